@@ -20,23 +20,32 @@ def _config():  # type: ignore[no-untyped-def]
 
 
 @lru_cache(maxsize=1)
-def expected_heads() -> frozenset[str]:
-    """The heads of every migration branch shipped with this version of loopml."""
+def _scripts():  # type: ignore[no-untyped-def]
     from alembic.script import ScriptDirectory
 
-    return frozenset(ScriptDirectory.from_config(_config()).get_heads())
+    return ScriptDirectory.from_config(_config())
 
 
-def current_heads(conn: Connection) -> frozenset[str]:
-    """The revisions recorded in the database (empty on a new database)."""
+@lru_cache(maxsize=1)
+def expected_heads() -> frozenset[str]:
+    """The heads of every migration branch shipped with this version of loopml."""
+    return frozenset(_scripts().get_heads())
+
+
+def applied(conn: Connection) -> frozenset[str]:
+    """Every revision applied to the database: its recorded heads and all they depend on."""
     from alembic.runtime.migration import MigrationContext
 
-    return frozenset(MigrationContext.configure(conn).get_current_heads())
+    heads = MigrationContext.configure(conn).get_current_heads()
+    if not heads:
+        return frozenset()
+    revisions = _scripts().revision_map.iterate_revisions(heads, "base", select_for_downgrade=True)
+    return frozenset(r.revision for r in revisions)
 
 
 def upgrade(conn: Connection) -> list[str]:
-    """Apply whatever is pending; a no-op when the database is at every head."""
-    if current_heads(conn) != expected_heads():
+    """Apply whatever is pending; a no-op when every branch head is already applied."""
+    if not expected_heads() <= applied(conn):
         from alembic import command
 
         cfg = _config()

@@ -8,6 +8,7 @@ commits the result, so a worker that dies or stalls can never half-record a step
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import io
 import time
 import traceback
@@ -15,6 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _LOG_LIMIT = 64 * 1024
+_current: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar("loopml_step", default=None)
+
+
+def current_step() -> tuple[str, str] | None:
+    """``(execution_id, step)`` while a step's function runs, else None (for automatic lineage)."""
+    return _current.get()
 
 
 @dataclass(frozen=True)
@@ -69,8 +76,12 @@ def run_task(task: StepTask) -> StepResult:
         for arg, ref in task.inputs.items():
             value = _serde.load(ref["digest"], ref["media_type"], store)
             kwargs[arg] = _serde.select(value, ref["path"], node=ref["node"])
-        with contextlib.redirect_stdout(logs), contextlib.redirect_stderr(logs):
-            value = spec.fn(**kwargs)
+        token = _current.set((task.execution_id, task.step))
+        try:
+            with contextlib.redirect_stdout(logs), contextlib.redirect_stderr(logs):
+                value = spec.fn(**kwargs)
+        finally:
+            _current.reset(token)
         out, media_type = _serde.dump(value, store, step=task.step, serializer=spec.serializer)
         return StepResult(task.step, True, out.sha256, media_type, out.size, logs=_tail(logs.getvalue()),
                           duration_ms=(time.perf_counter() - started) * 1000)
