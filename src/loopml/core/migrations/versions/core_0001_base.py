@@ -58,11 +58,12 @@ def upgrade() -> None:
         "tokens",
         sa.Column("id", sa.String(40), primary_key=True),
         sa.Column("user_name", sa.String(200), nullable=False, index=True),
-        sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+        sa.Column("token_hash", sa.String(64), nullable=False),
         sa.Column("created_at", _TS, nullable=False),
         sa.Column("expires_at", _TS, nullable=True),
         sa.Column("revoked_at", _TS, nullable=True),
         sa.Column("description", sa.String(400), nullable=False, server_default=""),
+        sa.UniqueConstraint("token_hash", name="uq_tokens_token_hash"),
     )
     op.create_table(
         "leases",
