@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from loopml.cli import admin, demo, pipeline
+from loopml.cli import admin, data, demo, model, pipeline
 
 app = typer.Typer(
     name="loopml",
@@ -16,7 +16,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(data.app, name="data")
 app.add_typer(pipeline.app, name="pipeline")
+app.add_typer(model.app, name="model")
+app.add_typer(model.lineage_app, name="lineage")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(admin.users_app, name="users")
 admin.register(app)
