@@ -143,3 +143,12 @@ def test_runs_against_both_metadata_backends(any_home: Path) -> None:
     assert first.status == second.status == "SUCCEEDED"
     assert all(s.cache_hit for s in second.steps)
     assert [r["id"] for r in list_executions()] == [second.id, first.id]
+
+
+@pytest.mark.parametrize(("threshold", "ran", "skipped"), [(0.5, "publish", "alert"), (0.95, "alert", "publish")])
+def test_a_negated_condition_runs_the_other_branch(home: Path, threshold: float, ran: str, skipped: str) -> None:
+    info = run(f"{BASIC}:branches", executor="inline", params={"threshold": threshold})
+    assert info.step(ran).status == "SUCCEEDED"
+    assert info.step(skipped).status == "SKIPPED"
+    if skipped == "alert":
+        assert "not (summarize['auc'] > 0.5) was false" in info.step("alert").error

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from loopml.cli import admin, data, demo, model, pipeline
+from loopml.cli import admin, data, demo, evaluate, model, pipeline
 
 app = typer.Typer(
     name="loopml",
@@ -19,6 +19,7 @@ app = typer.Typer(
 app.add_typer(data.app, name="data")
 app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(model.app, name="model")
+app.add_typer(evaluate.app, name="evaluate")
 app.add_typer(model.lineage_app, name="lineage")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(admin.users_app, name="users")

@@ -69,15 +69,22 @@ class Condition:
     op: str
     right: Any
 
+    negated: bool = False
+
     def evaluate(self, value: Any) -> bool:
-        return bool(_OPS[self.op](value, self.right))
+        return bool(_OPS[self.op](value, self.right)) != self.negated
+
+    def __invert__(self) -> Condition:
+        """``~cond``: the branch runs when ``cond`` does not hold."""
+        return Condition(self.left, self.op, self.right, not self.negated)
 
     def describe(self) -> str:
         path = "".join(f"[{p!r}]" for p in self.left.path)
-        return f"{self.left.node}{path} {self.op} {self.right!r}"
+        text = f"{self.left.node}{path} {self.op} {self.right!r}"
+        return f"not ({text})" if self.negated else text
 
     def to_dict(self) -> dict[str, Any]:
-        return {"left": self.left.to_dict(), "op": self.op, "right": self.right}
+        return {"left": self.left.to_dict(), "op": self.op, "right": self.right, "negated": self.negated}
 
 
 @dataclass

@@ -172,3 +172,18 @@ def e(arr: np.ndarray) -> dict:
 @pipeline
 def chain(n: int = 50):
     e(d(c(b(a(n=n)))))
+
+
+@step
+def alert(summary: dict) -> str:
+    return f"auc {summary['auc']} below the bar"
+
+
+@pipeline
+def branches(threshold: float = 0.5):
+    summary = summarize(make_data(n=20))
+    good = summary["auc"] > threshold
+    with when(good):
+        publish(summary["auc"])
+    with when(~good):
+        alert(summary)

@@ -1,0 +1,91 @@
+"""Evaluation reports as artifacts: the JSON report (with the gate's verdict) and its HTML rendering,
+both content-addressed; and the gate as a step that compares a challenger with the group's champion."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from loopml.core import audit, context
+from loopml.core.integrity import record_artifact
+from loopml.errors import NotFoundError, ValidationError
+from loopml.evaluate.evaluation import evaluate
+from loopml.evaluate.gate import Gate, GateResult
+from loopml.evaluate.html import render_html
+from loopml.evaluate.report import EvaluationReport
+
+REPORT_MEDIA_TYPE = "application/vnd.loopml.evaluation+json"
+HTML_MEDIA_TYPE = "text/html"
+
+
+def save_report(report: EvaluationReport, *, gate: GateResult | None = None, champion: str | None = None,
+                challenger: str | None = None) -> str:
+    """Store the report (JSON, with the gate verdict) and its HTML; returns the JSON artifact's digest."""
+    store, actor = context.get_artifacts(), context.current_user()
+    html_ref = store.put_bytes(render_html(report, gate=gate).encode())
+    body = {**report.to_dict(), "gate": gate.model_dump(mode="json") if gate else None,
+            "champion": champion, "challenger": challenger, "html": html_ref.sha256}
+    ref = store.put_bytes(json.dumps(body, allow_nan=False, sort_keys=True).encode())
+    with context.get_db().write() as conn:
+        record_artifact(conn, html_ref, media_type=HTML_MEDIA_TYPE, actor=actor)
+        record_artifact(conn, ref, media_type=REPORT_MEDIA_TYPE, actor=actor)
+    return ref.sha256
+
+
+def load_report(digest: str) -> dict[str, Any]:
+    """A stored report as a dict (hash verified)."""
+    data = json.loads(context.get_artifacts().get_bytes(digest))
+    if not isinstance(data, dict) or "metrics" not in data:
+        raise ValidationError(f"artifact {digest} is not an evaluation report")
+    return data
+
+
+def report_for(ref: str) -> dict[str, Any]:
+    """The report of ``GROUP:VERSION`` (or a report digest ``sha256:…``)."""
+    if ref.startswith("sha256:"):
+        return load_report(ref)
+    from loopml import registry
+
+    version = registry.resolve(ref)
+    if not version.evaluation_digest:
+        raise NotFoundError(f"{version.name} has no evaluation report attached")
+    return load_report(version.evaluation_digest)
+
+
+def report_html(ref: str) -> str:
+    """The HTML rendering stored with a report."""
+    return context.get_artifacts().get_bytes(report_for(ref)["html"]).decode()
+
+
+def gate_challenger(model: Any, test_data: Any, *, label: str, group: str, rules: list[str],
+                    slices: tuple[str, ...] = (), sensitive: tuple[str, ...] = (), shap_sample: int = 500,
+                    bootstrap: int = 100, seed: int = 0) -> dict[str, Any]:
+    """Score a challenger and the group's current champion (newest Approved version) on the same rows and
+    apply the gate. Returns ``{"passed", "report", "rules", "metrics", "champion"}``; a failing verdict is
+    also recorded as a ``gate.failed`` event in the audit log."""
+    from loopml import registry
+
+    gate = Gate.from_rules(rules)
+    champion_version = None
+    try:
+        champion_version = registry.latest_approved(group)
+    except NotFoundError:
+        champion_version = None
+    incumbent = registry.load_model(champion_version) if champion_version else None
+    report = evaluate(model, test_data, label=label, incumbent=incumbent, slices=slices, sensitive=sensitive,
+                      shap_sample=shap_sample, bootstrap=bootstrap, seed=seed)
+    verdict = gate.evaluate(report)
+    champion = champion_version.name if champion_version else None
+    digest = save_report(report, gate=verdict, champion=champion)
+    outcome = {
+        "passed": verdict.passed, "report": digest, "champion": champion,
+        "metrics": {k: v for k, v in report.metrics.items() if v is not None},
+        "rules": [{"rule": r.rule, "passed": r.passed, "observed": r.observed, "reason": r.reason}
+                  for r in verdict.rules],
+    }
+    if not verdict.passed:
+        with context.get_db().write() as conn:
+            audit.append(conn, actor=context.current_user(), action="gate.failed", resource=f"model:{group}",
+                         details={"report": digest, "champion": champion,
+                                  "failed": [r["rule"] for r in outcome["rules"] if not r["passed"]]})
+    return outcome
