@@ -23,8 +23,18 @@ def test_migrates_to_every_head_on_both_backends(db_url: str) -> None:
     with db.read() as conn:
         assert _migrate.expected_heads() <= _migrate.applied(conn)
         assert {"core_0001", "pipelines_0001"} <= _migrate.applied(conn)
-    assert Database(db_url).migrate() == sorted(_migrate.expected_heads())  # second open is a no-op
+    with db.read() as conn:
+        assert _migrate.is_current(conn)
+    Database(db_url).migrate()  # second open is a no-op
     db.dispose()
+
+
+def test_a_current_database_opens_without_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    Database(url).dispose()
+    code = f"import sys; from loopml.core.db import Database; Database({url!r}); print('alembic' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:

@@ -117,16 +117,19 @@ class Database:
             ) from exc
 
     # -- migrations -------------------------------------------------------------------------------
-    def migrate(self) -> list[str]:
+    def migrate(self) -> None:
         """Upgrade the schema to every branch head, once, under a cross-process lock.
 
-        Returns:
-            The revision heads now applied.
+        A database already current is recognised by its stamp without taking the lock or loading Alembic.
         """
         from loopml.core import _migrate
 
-        with self._translate(), self._migration_lock() as conn:
-            return _migrate.upgrade(conn)
+        with self._translate():
+            with self.engine.connect() as conn:
+                current = _migrate.is_current(conn)
+            if not current:
+                with self._migration_lock() as conn:
+                    _migrate.upgrade(conn)
 
     @contextlib.contextmanager
     def _migration_lock(self) -> Iterator[Connection]:
