@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from loopml.cli import admin, data, demo, evaluate, model, pipeline
+from loopml.cli import admin, data, demo, evaluate, features, model, pipeline
 
 app = typer.Typer(
     name="loopml",
@@ -17,6 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data.app, name="data")
+app.add_typer(features.app, name="features")
 app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(model.app, name="model")
 app.add_typer(evaluate.app, name="evaluate")

@@ -1,0 +1,115 @@
+"""``loopml features``: list, describe, read online values, materialize and register feature groups."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import typer
+
+from loopml.cli._render import ago, console, print_json
+
+app = typer.Typer(help="Feature groups: definitions, online values and materialization.", no_args_is_help=True)
+
+_JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+@app.command("list")
+def list_groups(json_out: bool = _JSON) -> None:
+    """List registered feature groups (latest version of each)."""
+    from rich.table import Table
+
+    from loopml.features import list_feature_groups
+
+    infos = list_feature_groups()
+    if json_out:
+        print_json([i.to_dict() for i in infos])
+        return
+    table = Table("name", "version", "entity keys", "features", "ttl", "owner", "registered", box=None)
+    for info in infos:
+        g = info.group
+        table.add_row(g.name, str(info.version), ", ".join(g.key_names), str(len(g.features)),
+                      "-" if g.ttl is None else str(g.ttl), g.owner or "-", ago(info.created_at))
+    console.print(table)
+
+
+@app.command("describe")
+def describe(name: str = typer.Argument(..., help="Feature group name."), json_out: bool = _JSON) -> None:
+    """Show a feature group's definition, what was ingested, and watermarks per online store."""
+    from loopml.features import describe_feature_group
+
+    stats = describe_feature_group(name)
+    if json_out:
+        print_json(stats.to_dict())
+        return
+    g = stats.info.group
+    console.print(f"[bold]{g.name}[/bold] v{stats.info.version}  {g.description}")
+    console.print(f"  keys: {g.entity_keys}  event time: {g.event_time}  ttl: {g.ttl or '-'}  owner: {g.owner or '-'}")
+    for feature, kind in g.features.items():
+        console.print(f"  - {feature}: {kind}")
+    console.print(f"  offline: {stats.offline_rows} rows in {stats.ingests} ingests, last {ago(stats.last_ingest_at)}")
+    for store, mark in stats.watermarks.items():
+        console.print(f"  online {store}: materialized up to {ago(mark)}")
+
+
+@app.command("get")
+def get(
+    name: str = typer.Argument(..., help="Feature group name."),
+    entity: list[str] = typer.Argument(..., help="Entity ids (for several keys: 42,eu)."),
+    feature: list[str] = typer.Option([], "--feature", "-f", help="Only these features (repeatable)."),
+    json_out: bool = _JSON,
+) -> None:
+    """Read the latest online values for one or more entities."""
+    from rich.table import Table
+
+    from loopml.features import get_feature_group, get_online_features
+    from loopml.features.online import parse_entity
+
+    group = get_feature_group(name).group
+    rows = get_online_features(group, [parse_entity(group, e) for e in entity], feature or None)
+    if json_out:
+        print_json(rows)
+        return
+    table = Table(*rows[0].keys(), box=None)
+    for row in rows:
+        table.add_row(*("-" if v is None else str(v) for v in row.values()))
+    console.print(table)
+
+
+@app.command("materialize")
+def materialize(
+    name: str = typer.Argument(..., help="Feature group name."),
+    start: datetime | None = typer.Option(None, help="Window start, UTC (default: the watermark)."),
+    end: datetime | None = typer.Option(None, help="Window end, UTC (default: now; later is clamped to now)."),
+    json_out: bool = _JSON,
+) -> None:
+    """Load the latest value per entity in [start, end] into the online store; advance the watermark."""
+    from datetime import UTC
+
+    from loopml.features import materialize as run
+
+    def utc(value: datetime | None) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=value.tzinfo or UTC)
+
+    result = run(name, utc(start), utc(end))
+    if json_out:
+        print_json(result.to_dict())
+        return
+    note = " (end clamped to now)" if result.clamped else ""
+    console.print(f"materialized {result.entities} entities of {name} into {result.store}; "
+                  f"watermark {ago(result.watermark)}{note}")
+
+
+@app.command("register")
+def register(target: str = typer.Argument(..., help="MODULE:NAME of a FeatureGroup, e.g. myproj.features:customer")) -> None:
+    """Register a feature group defined in Python (a new version if its definition changed)."""
+    import importlib
+
+    from loopml.errors import ValidationError
+    from loopml.features import FeatureGroup, register_feature_group
+
+    module, _, attr = target.partition(":")
+    obj = getattr(importlib.import_module(module), attr, None) if attr else None
+    if not isinstance(obj, FeatureGroup):
+        raise ValidationError(f"{target!r} is not a FeatureGroup; pass MODULE:NAME of a FeatureGroup object")
+    info = register_feature_group(obj)
+    console.print(f"registered {info.name} v{info.version} ({info.definition_hash[:12]})")
