@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from loopml.cli import admin, data, demo, evaluate, features, model, pipeline
+from loopml.cli import admin, data, demo, evaluate, features, model, monitor, pipeline, server
 
 app = typer.Typer(
     name="loopml",
@@ -22,6 +22,12 @@ app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(model.app, name="model")
 app.add_typer(evaluate.app, name="evaluate")
 app.add_typer(model.lineage_app, name="lineage")
+app.add_typer(monitor.app, name="monitor")
+app.add_typer(monitor.alarms_app, name="alarms")
+app.add_typer(monitor.rules_app, name="rules")
+app.command("scheduler")(monitor.scheduler)
+app.command("server")(server.server)
+app.add_typer(server.tokens_app, name="tokens")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(admin.users_app, name="users")
 admin.register(app)

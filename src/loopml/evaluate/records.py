@@ -84,8 +84,12 @@ def gate_challenger(model: Any, test_data: Any, *, label: str, group: str, rules
                   for r in verdict.rules],
     }
     if not verdict.passed:
+        from loopml import events
+
+        failed = [r["rule"] for r in outcome["rules"] if not r["passed"]]
         with context.get_db().write() as conn:
             audit.append(conn, actor=context.current_user(), action="gate.failed", resource=f"model:{group}",
-                         details={"report": digest, "champion": champion,
-                                  "failed": [r["rule"] for r in outcome["rules"] if not r["passed"]]})
+                         details={"report": digest, "champion": champion, "failed": failed})
+            events.emit("Challenger Rejected", source="loopml.evaluate", resource=f"model:{group}",
+                        detail={"group": group, "champion": champion, "report": digest, "failed": failed}, conn=conn)
     return outcome

@@ -9,6 +9,16 @@ Pure functions over pandas frames and plain dicts; schedules, storage and endpoi
 * :func:`check_model_quality` joins predictions with ground truth by event id and checks metrics.
 * :func:`check_attribution_drift` compares feature-attribution rankings by nDCG, as Clarify does.
 * :class:`Alarm` and :func:`evaluate_alarm` give CloudWatch's M-out-of-N alarm states.
+
+The service around them (metadata store, artifacts, scheduler):
+
+* :func:`create_baseline` stores ``statistics.json`` / ``constraints.json`` from a dataset, file, frame or a
+  model version's training data.
+* :func:`create_monitoring_schedule` / :func:`create_pipeline_schedule` (cron or interval);
+  :func:`run_monitor` runs one window over captured traffic and records a :class:`MonitoringExecution`.
+* :func:`put_alarm`, :func:`put_metric`, :func:`evaluate_alarms`: persisted alarms whose state changes emit
+  events (see :mod:`loopml.events`).
+* :func:`tick` / :func:`run_scheduler`: the scheduler (each slot runs once, even with two schedulers).
 """
 
 from __future__ import annotations
@@ -27,8 +37,66 @@ from loopml.monitor.model_quality import ModelQualityReport, check_model_quality
 from loopml.monitor.statistics import baseline, monitoring_config
 from loopml.monitor.violations import Violation
 
+_LAZY = {
+    "Baseline": "loopml.monitor.baselines", "create_baseline": "loopml.monitor.baselines",
+    "load_baseline": "loopml.monitor.baselines", "store_baseline_files": "loopml.monitor.baselines",
+    "Schedule": "loopml.monitor.schedules", "create_monitoring_schedule": "loopml.monitor.schedules",
+    "create_pipeline_schedule": "loopml.monitor.schedules", "get_schedule": "loopml.monitor.schedules",
+    "list_schedules": "loopml.monitor.schedules", "delete_schedule": "loopml.monitor.schedules",
+    "set_enabled": "loopml.monitor.schedules",
+    "MonitoringExecution": "loopml.monitor.executions", "run_monitor": "loopml.monitor.executions",
+    "list_executions": "loopml.monitor.executions", "get_execution": "loopml.monitor.executions",
+    "read_report": "loopml.monitor.executions",
+    "AlarmInfo": "loopml.monitor.metric_alarms", "put_alarm": "loopml.monitor.metric_alarms",
+    "get_alarm": "loopml.monitor.metric_alarms", "list_alarms": "loopml.monitor.metric_alarms",
+    "delete_alarm": "loopml.monitor.metric_alarms", "alarm_history": "loopml.monitor.metric_alarms",
+    "put_metric": "loopml.monitor.metric_alarms", "evaluate_alarms": "loopml.monitor.metric_alarms",
+    "sample_endpoint_metrics": "loopml.monitor.metric_alarms",
+    "tick": "loopml.monitor.scheduler", "TickResult": "loopml.monitor.scheduler",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Load the service modules (which need the metadata store) on first use."""
+    import importlib
+
+    if name == "run_scheduler":
+        return importlib.import_module("loopml.monitor.scheduler").run
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'loopml.monitor' has no attribute {name!r}")
+
+
 __all__ = [
     "Alarm",
+    "AlarmInfo",
+    "Baseline",
+    "MonitoringExecution",
+    "Schedule",
+    "TickResult",
+    "alarm_history",
+    "create_baseline",
+    "create_monitoring_schedule",
+    "create_pipeline_schedule",
+    "delete_alarm",
+    "delete_schedule",
+    "evaluate_alarms",
+    "get_alarm",
+    "get_execution",
+    "get_schedule",
+    "list_alarms",
+    "list_executions",
+    "list_schedules",
+    "load_baseline",
+    "put_alarm",
+    "put_metric",
+    "read_report",
+    "run_monitor",
+    "run_scheduler",
+    "sample_endpoint_metrics",
+    "set_enabled",
+    "store_baseline_files",
+    "tick",
     "AlarmState",
     "AttributionDriftReport",
     "FeatureCheck",

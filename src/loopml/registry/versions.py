@@ -88,6 +88,7 @@ def register(
             _records.set_status(conn, version, APPROVED, actor=AUTOMATION, note="group auto-approval rule")
             audit.append(conn, actor=AUTOMATION, action="model.approve", resource=f"model:{group}/{number}",
                          details={"digest": ref.sha256, "rule": "auto_approve"})
+            _state_change_event(conn, group, number, APPROVED, AUTOMATION)
         return _records.get_version(conn, group, number)
 
 
@@ -131,7 +132,17 @@ def _transition(group: str, version: int, to: str, *, note: str, actor: str | No
         verb = {APPROVED: "approve", REJECTED: "reject", PENDING: "reopen"}[to]
         audit.append(conn, actor=actor, action=f"model.{verb}", resource=f"model:{group}/{version}",
                      details={"digest": current.digest, "from": current.status, "note": note})
+        _state_change_event(conn, group, version, to, actor)
         return _records.get_version(conn, group, version)
+
+
+def _state_change_event(conn: Any, group: str, version: int, state: str, actor: str) -> None:
+    """Tell rules a version changed state (e.g. "on approval, roll it out"); same transaction as the change."""
+    from loopml import events
+
+    events.emit("Model Version State Change", source="loopml.registry", resource=f"model:{group}:{version}",
+                detail={"group": group, "version": version, "model": f"{group}:{version}", "state": state,
+                        "actor": actor}, conn=conn)
 
 
 def _verify_bytes(conn: Any, store: Any, version: ModelVersion, actor: str) -> None:

@@ -1,0 +1,93 @@
+"""Tables of the monitoring service: schedules, slots, monitoring executions, alarms and metric datapoints."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from loopml.core.db import metadata
+
+_TS = sa.DateTime(timezone=True)
+
+schedules = sa.Table(
+    "monitor_schedules",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("kind", sa.String(20), nullable=False),  # monitor | pipeline
+    sa.Column("cron", sa.String(200), nullable=True),
+    sa.Column("interval_seconds", sa.Float, nullable=True),
+    sa.Column("config", sa.JSON, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+)
+
+slots = sa.Table(
+    "monitor_schedule_slots",
+    metadata,
+    sa.Column("schedule_id", sa.String(40), primary_key=True),
+    sa.Column("slot", _TS, primary_key=True),
+    sa.Column("status", sa.String(20), nullable=False),  # CLAIMED | DONE | FAILED
+    sa.Column("owner", sa.String(200), nullable=False),
+    sa.Column("epoch", sa.Integer, nullable=False),
+    sa.Column("result", sa.JSON, nullable=True),
+    sa.Column("claimed_at", _TS, nullable=False),
+    sa.Column("ended_at", _TS, nullable=True),
+)
+
+executions = sa.Table(
+    "monitor_executions",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("schedule", sa.String(100), nullable=True, index=True),
+    sa.Column("endpoint", sa.String(100), nullable=False, index=True),
+    sa.Column("monitor_type", sa.String(30), nullable=False),
+    sa.Column("window_start", _TS, nullable=False),
+    sa.Column("window_end", _TS, nullable=False),
+    sa.Column("status", sa.String(30), nullable=False),
+    sa.Column("result", sa.String(30), nullable=False),
+    sa.Column("item_count", sa.Integer, nullable=False),
+    sa.Column("violations", sa.Integer, nullable=False),
+    sa.Column("metrics", sa.JSON, nullable=False),
+    sa.Column("report_digest", sa.String(71), nullable=True),
+    sa.Column("violations_digest", sa.String(71), nullable=True),
+    sa.Column("message", sa.Text, nullable=True),
+    sa.Column("created_at", _TS, nullable=False),
+)
+
+alarms = sa.Table(
+    "monitor_alarms",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("source", sa.String(200), nullable=False),  # e.g. endpoint:churn or schedule:churn-dq
+    sa.Column("metric", sa.String(200), nullable=False),
+    sa.Column("definition", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(30), nullable=False),
+    sa.Column("state_reason", sa.Text, nullable=False),
+    sa.Column("state_updated_at", _TS, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+)
+
+alarm_history = sa.Table(
+    "monitor_alarm_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("alarm", sa.String(100), nullable=False, index=True),
+    sa.Column("old_state", sa.String(30), nullable=False),
+    sa.Column("new_state", sa.String(30), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("datapoints", sa.JSON, nullable=False),
+    sa.Column("at", _TS, nullable=False),
+)
+
+datapoints = sa.Table(
+    "monitor_datapoints",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("metric", sa.String(200), nullable=False),
+    sa.Column("value", sa.Float, nullable=True),
+    sa.Column("at", _TS, nullable=False),
+    sa.Index("ix_monitor_datapoints_series", "source", "metric", "at"),
+)
