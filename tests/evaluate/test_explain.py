@@ -57,3 +57,22 @@ def test_a_failing_explainer_does_not_fail_the_evaluation(data: pd.DataFrame, sc
     report = evaluate(score_predictor, frame, label="y", shap_sample=10, bootstrap=0)
     assert report.explanation.status == "failed" and report.explanation.reason
     assert report.metrics["accuracy"] is not None
+
+
+def test_a_loaded_tree_model_gets_the_tree_explainer(tmp_path) -> None:
+    """A model loaded from the model format is unwrapped, so XGBoost is explained by TreeExplainer."""
+    import numpy as np
+    import pandas as pd
+    from xgboost import XGBClassifier
+
+    from loopml import models
+    from loopml.evaluate.explain import explain, explainer_kind
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    target = (frame["a"] > 0).astype(int)
+    models.save(XGBClassifier(n_estimators=10).fit(frame, target), tmp_path / "m")
+    loaded = models.load(tmp_path / "m")
+    assert explainer_kind(loaded) == "tree"
+    result = explain(loaded, frame, sample=50, class_index=1)
+    assert result.status == "ok" and result.explainer == "tree"

@@ -49,9 +49,15 @@ class Explanation(BaseModel):
     attributions: list[list[float]] = []
 
 
+def _unwrap(model: Any) -> Any:
+    """The estimator inside a model loaded by :func:`loopml.models.load` (so trees get TreeExplainer)."""
+    inner = getattr(model, "model", None)
+    return inner if inner is not None and type(model).__module__.startswith("loopml.models") else model
+
+
 def explainer_kind(model: Any) -> str:
     """``tree``, ``linear`` or ``permutation``: which SHAP explainer suits ``model``."""
-    cls = type(model)
+    cls = type(_unwrap(model))
     if cls.__module__.split(".")[0] in _TREE_MODULES or any(n in cls.__name__ for n in _TREE_NAMES):
         return "tree"
     if cls.__module__.startswith("sklearn.linear_model") and hasattr(model, "coef_"):
@@ -76,6 +82,8 @@ def explain(model: Any, frame: pd.DataFrame, *, sample: int, seed: int = 0,
     if len(rows) == 0:
         return Explanation(status="skipped", reason="no rows to explain")
     kind = explainer_kind(model)
+    if kind != "permutation":
+        model = _unwrap(model)
     try:
         values, base, output = _shap_values(model, rows, frame, kind=kind, class_index=class_index, seed=seed)
     except Exception as exc:  # noqa: BLE001 - a failed explanation must not fail the evaluation
