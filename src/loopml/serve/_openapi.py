@@ -1,0 +1,45 @@
+"""The OpenAPI 3 description of the model server's routes (served at ``/openapi.json``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ERROR = {"description": "an error with an error_id", "content": {"application/json": {"schema": {
+    "type": "object", "required": ["error", "message"],
+    "properties": {"error": {"type": "string"}, "message": {"type": "string"}, "error_id": {"type": "string"},
+                   "pointer": {"type": "string"}}}}}}
+_ERRORS = {str(code): _ERROR for code in (400, 404, 413, 415, 422, 429, 503)}
+_OK = {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}}
+_RECORDS = {"type": "array", "items": {"type": "object"}}
+_INVOKE_BODY = {"required": True, "content": {
+    "application/json": {"schema": {"oneOf": [_RECORDS, {"type": "object", "properties": {"instances": _RECORDS}}]}},
+    "text/csv": {"schema": {"type": "string"}}}}
+_V2_BODY = {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["inputs"], "properties": {"inputs": {"type": "array", "items": {
+        "type": "object", "required": ["name", "shape", "datatype", "data"],
+        "properties": {"name": {"type": "string"}, "shape": {"type": "array", "items": {"type": "integer"}},
+                       "datatype": {"type": "string"}, "data": {"type": "array"}}}}}}}}}
+
+
+def _get(summary: str) -> dict[str, Any]:
+    return {"get": {"summary": summary, "responses": {**_OK, "404": _ERROR, "503": _ERROR}}}
+
+
+def openapi(models: list[str]) -> dict[str, Any]:
+    """The document, with the served model names as the allowed ``{name}`` values."""
+    name = {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "enum": models}}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "loopml model server", "version": "1"},
+        "paths": {
+            "/ping": _get("SageMaker health check"),
+            "/v2/health/live": _get("OIP v2 liveness"),
+            "/v2/health/ready": _get("OIP v2 readiness"),
+            "/v2/models/{name}": {"get": {"summary": "OIP v2 model metadata", "parameters": [name],
+                                          "responses": {**_OK, "404": _ERROR}}},
+            "/invocations": {"post": {"summary": "SageMaker invocation: JSON records/columns/instances or CSV",
+                                      "requestBody": _INVOKE_BODY, "responses": {**_OK, **_ERRORS}}},
+            "/v2/models/{name}/infer": {"post": {"summary": "OIP v2 inference", "parameters": [name],
+                                                 "requestBody": _V2_BODY, "responses": {**_OK, **_ERRORS}}},
+        },
+    }
