@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from loopml.api.outbound import check_url, send_json
+from loopml.core.net import check_url, send_json
 from loopml.errors import ValidationError
 
 CORPUS = [

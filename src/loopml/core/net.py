@@ -1,15 +1,21 @@
 """Outbound URLs given by users (webhooks, imports): only public http(s) hosts, checked again at send time.
 
+Every stage that calls a user-supplied URL (API webhooks fields, async-endpoint notifications, event-rule
+webhooks) uses this one module.
+
 :func:`check_url` refuses loopback, private, link-local (cloud metadata ``169.254.169.254``), multicast,
 reserved and unspecified addresses, whatever their spelling: dotted, decimal (``2130706433``), hex
 (``0x7f000001``), octal, short (``127.1``), IPv6 and IPv4-mapped IPv6 (``::ffff:127.0.0.1``), and host names
 that resolve to any of them. :func:`send_json` resolves and checks again just before connecting (so a DNS
-answer that changed since creation is caught) and never follows redirects.
+answer that changed since creation is caught) and never follows redirects. An operator may allow extra
+networks (a private CI receiver) with ``LOOPML_WEBHOOK_ALLOW=10.1.0.0/16,127.0.0.1/32``; the cloud metadata
+addresses are refused even then.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -42,6 +48,18 @@ def _literal(host: str) -> IPAddress | None:
     return None
 
 
+_METADATA = (ipaddress.ip_network("169.254.169.254/32"), ipaddress.ip_network("fd00:ec2::254/128"))
+
+
+def _allowed(address: IPAddress) -> bool:
+    spec = os.environ.get("LOOPML_WEBHOOK_ALLOW", "")
+    nets = [ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip()]
+    mapped = getattr(address, "ipv4_mapped", None) or address
+    if any(mapped in net for net in _METADATA):
+        return False
+    return any(mapped in net for net in nets)
+
+
 def is_public(address: IPAddress) -> bool:
     """Whether ``address`` is a globally routable unicast address (IPv4-mapped IPv6 judged as IPv4)."""
     mapped = getattr(address, "ipv4_mapped", None) or getattr(address, "sixtofour", None)
@@ -65,7 +83,8 @@ def check_url(url: str, *, resolve: Resolver = system_resolver) -> list[str]:
     host = parts.hostname
     literal = _literal(host)
     addresses = [str(literal)] if literal is not None else resolve(host)
-    bad = [a for a in addresses if not is_public(ipaddress.ip_address(a.split("%")[0]))]
+    bad = [a for a in addresses
+           if not (is_public(ip := ipaddress.ip_address(a.split("%")[0])) or _allowed(ip))]
     if bad or not addresses:
         raise ValidationError(
             f"URL {url!r} points at {', '.join(bad) or 'nothing'}, which is not a public address; loopback, "

@@ -28,8 +28,8 @@ from typing import Any
 import httpx
 
 from loopml.core import clock, context
+from loopml.core.net import check_url
 from loopml.errors import ValidationError
-from loopml.events._urls import check_url
 from loopml.events.bus import Event
 
 logger = logging.getLogger("loopml.events")
@@ -110,7 +110,8 @@ def _pipeline(spec: dict[str, Any], event: Event, action_id: str) -> tuple[str, 
 
 
 def _webhook(spec: dict[str, Any], event: Event) -> tuple[str, dict[str, Any]]:
-    url, addresses = check_url(str(spec["url"]))  # re-checked at send time (DNS may have changed)
+    url = str(spec["url"])
+    addresses = check_url(url)  # re-checked at send time (DNS may have changed)
     headers = {"content-type": "application/json", **{str(k): str(v) for k, v in (spec.get("headers") or {}).items()}}
     url = _pinned(url, addresses[0], headers)
     response = httpx.post(url, content=json.dumps(event.to_dict()), headers=headers,

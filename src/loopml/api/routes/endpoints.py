@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends
 from pydantic import Field, field_validator
 
 from loopml import registry, serve
-from loopml.api import _jobs, outbound
+from loopml.api import _jobs
 from loopml.api._shapes import Body, Limit, Name, Offset, Page, one, sliced
 from loopml.api.auth import Principal, authorize
+from loopml.core import net as outbound
 from loopml.errors import ConflictError, NotFoundError
 
 router = APIRouter(tags=["endpoints"])

@@ -18,7 +18,8 @@ def upgrade() -> None:
     op.create_table(
         "events",
         sa.Column("id", sa.String(40), primary_key=True),
-        sa.Column("seq", sa.Integer, nullable=False, unique=True),
+        sa.Column("seq", sa.Integer, nullable=False),
+        sa.UniqueConstraint("seq", name="uq_events_seq"),
         sa.Column("source", sa.String(200), nullable=False),
         sa.Column("detail_type", sa.String(200), nullable=False),
         sa.Column("resource", sa.String(300), nullable=False),

@@ -18,7 +18,8 @@ def upgrade() -> None:
     op.create_table(
         "monitor_schedules",
         sa.Column("id", sa.String(40), primary_key=True),
-        sa.Column("name", sa.String(100), nullable=False, unique=True),
+        sa.Column("name", sa.String(100), nullable=False),
+        sa.UniqueConstraint("name", name="uq_monitor_schedules_name"),
         sa.Column("kind", sa.String(20), nullable=False),
         sa.Column("cron", sa.String(200), nullable=True),
         sa.Column("interval_seconds", sa.Float, nullable=True),
