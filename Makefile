@@ -22,7 +22,8 @@ install: $(VENV)/.installed
 dev: $(VENV)/.installed-dev
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/loopml demo
+	rm -rf .loopml-demo
+	LOOPML_HOME=$(CURDIR)/.loopml-demo $(VENV)/bin/loopml demo
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests bench examples
@@ -34,4 +35,4 @@ bench: $(VENV)/.installed-dev
 	@for b in bench/*.py; do echo "== $$b" >&2; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf .loopml .pytest_cache build dist
+	rm -rf .loopml .loopml-demo .pytest_cache build dist test-output

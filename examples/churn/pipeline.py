@@ -1,80 +1,144 @@
-"""The churn example: generate data, split, train, evaluate, and publish only a good enough model.
+"""The churn loop's training pipeline: data → recipe → feature store → point-in-time training set →
+training job (built-in XGBoost with checkpoints) → gate against the champion → register.
 
-Run it with ``loopml pipeline run examples/churn/pipeline.py:churn -p max_depth=4``
-(or ``loopml demo``, which runs it twice to show the cache).
+The same pipeline trains the first model and retrains after drift:
+
+    loopml pipeline run examples/churn/pipeline.py:churn                      # first model
+    loopml pipeline run examples/churn/pipeline.py:churn -p seed=1 -p drift=1  # after the market moved
+
+``loopml demo`` runs it inside the whole loop (deploy, capture, monitors, alarm, retrain, rollout).
 """
 
 from __future__ import annotations
 
-import numpy as np
+import tempfile
+from pathlib import Path
+
 import pandas as pd
 
 from loopml.pipelines import pipeline, step, when
 
-FEATURES = ["tenure_months", "monthly_charges", "support_calls", "usage_hours", "plan", "region"]
+GROUP = "churn"
+FEATURE_GROUP = "customer_features"
+RAW_FEATURES = ["tenure_months", "monthly_charges", "support_calls", "usage_hours"]
+FEATURES = ["tenure_months", "monthly_charges", "support_calls", "usage_hours", "plan_basic", "plan_plus", "plan_pro"]
+RECIPE = [
+    {"op": "impute", "columns": ["tenure_months", "monthly_charges", "usage_hours"], "strategy": "median"},
+    {"op": "log", "columns": ["monthly_charges"]},
+    {"op": "onehot", "columns": ["plan"]},
+]
+RULES = ["roc_auc >= 0.65", "roc_auc >= champion.roc_auc + 0.0", "log_loss <= champion.log_loss"]
+
+
+def _ref(version) -> dict:  # noqa: ANN001
+    return {"name": version.name, "version": version.version, "sha256": version.sha256}
 
 
 @step
-def generate(n_rows: int = 5000, seed: int = 0) -> pd.DataFrame:
-    """A reproducible synthetic churn table (the package generates it)."""
+def prepare(seed: int = 0, drift: float = 0.0, n_rows: int = 4000) -> dict:
+    """Generate a batch of customers and register it (and its labels) in the data catalog."""
+    from loopml.data import register_dataset
     from loopml.demo.churn_data import make_churn
 
-    return make_churn(n_rows, seed=seed)
+    raw = make_churn(n_rows, seed=seed, drift=drift)
+    customers = register_dataset("churn_customers", raw.drop(columns=["churned"]),
+                                 description="customer attributes, one batch per (seed, drift)")
+    labels = register_dataset("churn_labels", raw[["customer_id", "event_time", "churned", "gender"]],
+                              description="churn outcome observed at event_time")
+    return {"customers": _ref(customers), "labels": _ref(labels)}
 
 
 @step
-def split(data: pd.DataFrame, test_fraction: float = 0.25) -> dict:
-    """Split by event time: train on the past, test on the most recent rows (no leakage from the future)."""
-    cut = data["event_time"].quantile(1 - test_fraction)
-    return {"cutoff": cut.isoformat(), "n_train": int((data["event_time"] < cut).sum()),
-            "n_test": int((data["event_time"] >= cut).sum())}
+def build_features(data: dict) -> dict:
+    """Fit the recipe on the batch, store it, and ingest the engineered features into the feature store."""
+    from loopml import features
+    from loopml.data import Recipe, load_dataset, save_recipe
 
-
-def _frames(data: pd.DataFrame, cutoff: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    when_ = pd.Timestamp(cutoff)
-    return data[data["event_time"] < when_], data[data["event_time"] >= when_]
-
-
-def _model(max_depth: int, learning_rate: float):  # noqa: ANN202
-    from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder
-
-    encode = ColumnTransformer(
-        [("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False), ["plan", "region"])],
-        remainder="passthrough",
-    )
-    booster = HistGradientBoostingClassifier(max_depth=max_depth, learning_rate=learning_rate, random_state=0)
-    return Pipeline([("encode", encode), ("model", booster)])
+    raw = load_dataset(data["customers"]["name"], data["customers"]["version"])
+    recipe = Recipe(RECIPE).fit(raw)
+    table = recipe.transform(raw)[["customer_id", "event_time", *FEATURES]]
+    group = features.FeatureGroup(FEATURE_GROUP, entity_keys=["customer_id"], event_time="event_time",
+                                  features=dict.fromkeys(FEATURES, "float64"),
+                                  description="engineered customer features (recipe applied at ingest)")
+    features.register_feature_group(group)
+    features.ingest(FEATURE_GROUP, table.astype({f: "float64" for f in FEATURES}))
+    return {**data, "recipe": save_recipe(recipe)}
 
 
 @step
-def train(data: pd.DataFrame, split_info: dict, max_depth: int = 3, learning_rate: float = 0.1) -> dict:
-    """Fit a gradient-boosted classifier on the training rows and score the held-out rows."""
-    from sklearn.metrics import accuracy_score, roc_auc_score
+def training_set(data: dict, test_fraction: float = 0.3) -> pd.DataFrame:
+    """Point-in-time join of the labels with the features; the newest rows are held out for the gate."""
+    from loopml import features
+    from loopml.data import load_dataset
 
-    train_df, test_df = _frames(data, split_info["cutoff"])
-    model = _model(max_depth, learning_rate).fit(train_df[FEATURES], train_df["churned"])
-    proba = model.predict_proba(test_df[FEATURES])[:, 1]
-    return {
-        "auc": float(roc_auc_score(test_df["churned"], proba)),
-        "accuracy": float(accuracy_score(test_df["churned"], proba > 0.5)),
-        "churn_rate": float(np.mean(test_df["churned"])),
-        "max_depth": max_depth,
-    }
+    labels = load_dataset(data["labels"]["name"], data["labels"]["version"])
+    joined = features.get_training_set(labels, [f"{FEATURE_GROUP}:{f}" for f in FEATURES])
+    cut = joined["event_time"].quantile(1 - test_fraction)
+    return joined.assign(split=(joined["event_time"] >= cut).map({True: "test", False: "train"}))
 
 
 @step
-def publish(metrics: dict) -> str:
-    """Runs only when the model passed the bar."""
-    return f"model with AUC {metrics['auc']:.3f} is ready for review"
+def train(frame: pd.DataFrame, num_round: int = 60, max_depth: int = 4, eta: float = 0.2) -> dict:
+    """A managed training job: the built-in XGBoost, interruptible, checkpointing every 10 rounds."""
+    from loopml import train as training
+
+    rows = frame[frame["split"] == "train"][[*FEATURES, "churned"]]
+    run = training.run(algorithm="xgboost", channels={"train": rows}, experiment="churn", name="churn-xgboost",
+                       hyperparameters={"target": "churned", "num_round": num_round, "max_depth": max_depth,
+                                        "eta": eta, "checkpoint_every": 10},
+                       interruptible=True, max_restarts=2, seed=0, stream=False, raise_on_failure=True)
+    return {"run_id": run.id}
+
+
+def _model(trained: dict):  # noqa: ANN202
+    from loopml import models
+    from loopml import train as training
+
+    folder = Path(tempfile.mkdtemp(prefix="loopml-churn-")) / "model"
+    return models.load(training.fetch_model(trained["run_id"], folder)), folder
+
+
+@step
+def gate(frame: pd.DataFrame, trained: dict) -> dict:
+    """Score the challenger and the current champion on the same held-out rows; apply the rules."""
+    from loopml.evaluate.records import gate_challenger
+
+    model, _ = _model(trained)
+    test = frame[frame["split"] == "test"].reset_index(drop=True)
+    return gate_challenger(model, test[[*FEATURES, "churned", "gender"]], label="churned", group=GROUP, rules=RULES,
+                           sensitive=("gender",), shap_sample=300, bootstrap=50)
+
+
+@step
+def register(data: dict, trained: dict, verdict: dict) -> dict:
+    """Register the challenger as PendingManualApproval, with its lineage and evaluation report."""
+    from loopml import registry
+
+    _, folder = _model(trained)
+    version = registry.register(
+        folder, GROUP, description="XGBoost on customer_features", metrics=verdict["metrics"],
+        evaluation_digest=verdict["report"],
+        lineage={"datasets": [data["customers"], data["labels"]], "run_id": trained["run_id"],
+                 "recipe": data["recipe"], "feature_group": FEATURE_GROUP})
+    return {"model": version.name, "status": version.status}
+
+
+@step
+def keep_champion(verdict: dict) -> str:
+    """The gate failed: nothing is registered, the champion keeps serving (a 'Challenger Rejected' event
+    was emitted by the gate)."""
+    failed = [r["rule"] for r in verdict["rules"] if not r["passed"]]
+    return f"challenger rejected ({'; '.join(failed)}); {verdict['champion']} keeps serving"
 
 
 @pipeline
-def churn(n_rows: int = 5000, seed: int = 0, max_depth: int = 3, learning_rate: float = 0.1, min_auc: float = 0.7):
-    data = generate(n_rows=n_rows, seed=seed)
-    info = split(data)
-    metrics = train(data, info, max_depth=max_depth, learning_rate=learning_rate)
-    with when(metrics["auc"] >= min_auc):
-        publish(metrics)
+def churn(seed: int = 0, drift: float = 0.0, n_rows: int = 4000, num_round: int = 60, max_depth: int = 4):
+    data = build_features(prepare(seed=seed, drift=drift, n_rows=n_rows))
+    frame = training_set(data)
+    trained = train(frame, num_round=num_round, max_depth=max_depth)
+    verdict = gate(frame, trained)
+    passed = verdict["passed"].eq(True)
+    with when(passed):
+        register(data, trained, verdict)
+    with when(~passed):
+        keep_champion(verdict)

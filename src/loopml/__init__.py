@@ -26,12 +26,20 @@ _EXPORTS = {
     "run": "loopml.pipelines",
     "resume": "loopml.pipelines",
     "LoopmlError": "loopml.errors",
+    "log_metric": "loopml.train.sdk",
+    "log_metrics": "loopml.train.sdk",
+    "log_param": "loopml.train.sdk",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+_SUBPACKAGES = ("core", "data", "evaluate", "events", "features", "models", "monitor", "pipelines", "registry",
+                "serve", "train")
+
+__all__ = sorted([*_EXPORTS, *_SUBPACKAGES, "__version__"])
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"loopml.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'loopml' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""The command line: one-line errors with exit code 2, --json output, fast --help, the demo."""
+"""The command line: one-line errors with exit code 2, --json output, fast --help."""
 
 from __future__ import annotations
 
@@ -76,9 +76,3 @@ def test_audit_and_users_commands(tmp_path: Path) -> None:
     events = json.loads(cli("audit", "log", "--json", home=home, check=True).stdout)
     assert [e["action"] for e in events] == ["user.grant", "user.grant"]
     assert cli("fsck", home=home).returncode == 0
-
-
-@pytest.mark.slow
-def test_demo_runs_the_example_twice_the_second_time_from_cache(tmp_path: Path) -> None:
-    out = cli("demo", home=tmp_path / "home", cwd=tmp_path, check=True)
-    assert "second run: 4 of 4 steps were cache hits" in out.stdout

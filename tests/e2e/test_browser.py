@@ -36,7 +36,7 @@ pytestmark = [
 def _loop(home: Path) -> dict[str, str]:
     """Run the churn pipeline and register two versions with its lineage; return the users' tokens."""
     from loopml import registry
-    from loopml.demo.runner import example_path
+    from loopml.demo.pipeline_ref import example_path
     from loopml.pipelines import run
 
     secrets = make_users(home)
@@ -150,7 +150,7 @@ def test_an_approver_sees_every_page_and_approves(served, browser):
     assert "ann (approver)" in page.inner_text("#who")
     _visit(page, base, "#/pipelines", "main table", "pipelines")
     _visit(page, base, f"#/executions/{secrets['execution']}", "#dag svg .node", "execution-dag")
-    assert page.locator("#dag .node").count() == 4
+    assert page.locator("#dag .node").count() == 7  # the churn pipeline's seven steps
     page.click("#dag .node >> nth=3")
     expect(page.locator("#logs")).not_to_have_text("Click a step to see its logs.")
     _visit(page, base, "#/models", "main table", "models")

@@ -1,33 +1,40 @@
-"""``loopml demo``."""
+"""``loopml demo``: the whole loop on generated churn data, unattended, with live progress."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from loopml.cli._render import console
 
 
 def demo() -> None:
-    """Run the whole loop that exists today on generated churn data, with live progress."""
-    from loopml.cli.pipeline import _Progress, _summary
+    """Run the whole governed loop: prepare, train, evaluate, register, approve (as a second person), deploy
+    with capture, inject drift, monitor, alarm, retrain, gate, approve, blue/green rollout, lineage."""
+    from loopml.cli.model import lineage_model
+    from loopml.cli.pipeline import _Progress
     from loopml.core import context
-    from loopml.demo.runner import run_demo
+    from loopml.demo.loop import run_loop
 
-    runs = []
+    progress: list[Any] = []
 
-    def on_event(event: str, **info: object) -> None:
-        runs[-1](event, **info)
+    def on_event(event: str, **info: Any) -> None:
+        if not progress:
+            progress.append(_Progress())
+        progress[-1](event, **info)
+        if event == "execution":
+            progress.pop().live.stop()
 
-    def say(text: str) -> None:
-        if runs:
-            runs[-1].live.stop()
-        console.print(text)
-        runs.append(_Progress())
-
-    executions = run_demo(on_event=on_event, say=say)
-    runs[-1].live.stop()
-    for info in executions:
-        _summary(info)
-    second = executions[-1]
-    hits = sum(s.cache_hit for s in second.steps)
-    console.print(f"\nsecond run: {hits} of {len(second.steps)} steps were cache hits")
-    console.print(f"home: {context.get_settings().home}\nexplore: loopml pipeline list · "
-                  f"loopml pipeline show {second.id} · loopml audit log")
+    result = run_loop(say=lambda text: console.print(text, highlight=False), on_event=on_event)
+    console.print("\n[bold]The path the loop took[/bold]")
+    for n, line in enumerate(result["path"], 1):
+        console.print(f"  {n:>2}. {line}", highlight=False)
+    console.print(f"\n[bold]Lineage of the model now serving ({result['serving']})[/bold]")
+    lineage_model(result["serving"], json_out=False)
+    home = context.get_settings().home
+    console.print(f"\nfinished in {result['seconds']:.0f} s; everything is in {home}. Explore:")
+    console.print(f"  export LOOPML_HOME={home}", highlight=False)
+    for command in ("loopml model list churn", f"loopml lineage model {result['serving']}",
+                    f"loopml model card {result['serving']}", "loopml pipeline list",
+                    "loopml monitor executions", "loopml alarms list", "loopml audit log", "loopml audit verify",
+                    "loopml server --single-user   # the web UI at http://127.0.0.1:8080/ui"):
+        console.print(f"  {command}", highlight=False)

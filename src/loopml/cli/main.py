@@ -7,7 +7,19 @@ import sys
 
 import typer
 
-from loopml.cli import admin, data, demo, evaluate, features, model, monitor, pipeline, server
+from loopml.cli import (
+    admin,
+    data,
+    demo,
+    endpoint,
+    evaluate,
+    features,
+    model,
+    monitor,
+    pipeline,
+    server,
+    train,
+)
 
 app = typer.Typer(
     name="loopml",
@@ -19,9 +31,14 @@ app = typer.Typer(
 app.add_typer(data.app, name="data")
 app.add_typer(features.app, name="features")
 app.add_typer(pipeline.app, name="pipeline")
+app.add_typer(train.app, name="train")
+app.add_typer(train.runs_app, name="runs")
+app.add_typer(train.tune_app, name="tune")
 app.add_typer(model.app, name="model")
 app.add_typer(evaluate.app, name="evaluate")
 app.add_typer(model.lineage_app, name="lineage")
+app.add_typer(endpoint.app, name="endpoint")
+app.command("transform")(endpoint.transform)
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(monitor.alarms_app, name="alarms")
 app.add_typer(monitor.rules_app, name="rules")

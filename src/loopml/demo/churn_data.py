@@ -18,8 +18,8 @@ def make_churn(n: int = 5000, *, seed: int = 0, drift: float = 0.0, start: str =
     Args:
         n: number of rows.
         seed: random seed (same seed, same table).
-        drift: 0 for the training distribution; larger values shift usage down, support calls up and
-            change the plan mix, as a market change would.
+        drift: 0 for the training distribution; larger values shift usage down, support calls up,
+            change the plan mix, and change how the features relate to churn, as a market change would.
         start: first signup date; event times spread over the following 60 days.
 
     Returns:
@@ -34,7 +34,9 @@ def make_churn(n: int = 5000, *, seed: int = 0, drift: float = 0.0, start: str =
     calls = rng.poisson(1.2 + 1.5 * drift, size=n)
     usage = np.clip(rng.normal(40 - 12 * drift, 12, n), 0, None).round(1)
     gender = rng.choice(("female", "male"), size=n)
-    logit = -1.2 - 0.04 * tenure + 0.02 * charges + 0.55 * calls - 0.05 * usage + 0.2 * drift
+    logit = -1.2 - 0.04 * tenure + 0.02 * charges + 0.55 * calls - 0.05 * usage
+    # after drift the market behaves differently too (concept drift): calls matter more, usage stops protecting
+    logit = logit + drift * (0.6 * calls + 0.07 * usage - 0.02 * charges - 1.5)
     churned = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype("int64")
     events = pd.Timestamp(start, tz="UTC") + pd.to_timedelta(rng.integers(0, 60 * 24 * 3600, n), unit="s")
     return pd.DataFrame({
