@@ -31,6 +31,8 @@ SAMPLES: dict[tuple[str, str], tuple[str, Any]] = {
     ("GET", E): (P + "/executions/ex_missing", None),
     ("GET", E + "/steps/{step}/logs"): (P + "/executions/ex_missing/steps/train/logs", None),
     ("POST", E + "/resume"): (P + "/executions/ex_missing/resume", None),
+    ("GET", P + "/pipelines"): (P + "/pipelines", None),
+    ("POST", P + "/pipelines/{name}/runs"): (P + "/pipelines/unknown/runs", {"params": {"seed": 1}}),
     ("GET", P + "/runs"): (P + "/runs", None),
     ("GET", P + "/runs/{run_id}"): (P + "/runs/run_missing", None),
     ("GET", P + "/runs/{run_id}/metrics/{key}"): (P + "/runs/run_missing/metrics/auc", None),

@@ -38,3 +38,29 @@ def test_resume_of_an_unknown_execution_is_404_before_any_worker_starts(shared_w
     response = shared_world.client.post("/api/v1/executions/pe_missing/resume", headers=shared_world.auth("dana"))
     assert response.status_code == 404
     assert not (shared_world.home / "logs").exists()
+
+
+def test_only_pipelines_the_platform_knows_can_be_started_by_name(home) -> None:
+    """Case 37: no client-supplied code location; an unknown name is 404 and nothing runs."""
+    from fastapi.testclient import TestClient
+
+    from loopml.api import create_app
+    from loopml.core import context, identity, tokens
+    from loopml.pipelines import known_pipelines, list_executions, pipeline_ref, run
+
+    with context.get_db().write() as conn:
+        identity.grant(conn, "root", "admin", actor="root")
+        identity.grant(conn, "dana", "data-scientist", actor="root")
+        secret, _ = tokens.create(conn, "dana", actor="root")
+    run("tests.pipelines.resources.basic:chain", executor="inline")
+    assert [p["name"] for p in known_pipelines()] == ["chain"]
+    assert pipeline_ref("chain") == "tests.pipelines.resources.basic:chain"
+    client = TestClient(create_app(), base_url="http://127.0.0.1")
+    auth = {"authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/pipelines", headers=auth).json()["items"][0]["name"] == "chain"
+    for name in ("evil", "os:system"):
+        refused = client.post(f"/api/v1/pipelines/{name}/runs", json={"params": {}}, headers=auth)
+        assert refused.status_code in (400, 404, 422), refused.text
+    body = {"params": {}, "target": "/tmp/evil.py:p"}
+    assert client.post("/api/v1/pipelines/chain/runs", json=body, headers=auth).status_code == 422
+    assert len(list_executions()) == 1

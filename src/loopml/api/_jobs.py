@@ -18,7 +18,7 @@ from typing import Any
 from loopml.core import context, ids
 from loopml.errors import ValidationError
 
-VERBS = frozenset({"resume", "endpoint.create", "endpoint.update", "endpoint.rollback", "endpoint.delete"})
+VERBS = frozenset({"resume", "run", "endpoint.create", "endpoint.update", "endpoint.rollback", "endpoint.delete"})
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,11 @@ def _run(verb: str, args: dict[str, Any]) -> Any:
         from loopml.pipelines import resume
 
         return resume(args["execution_id"], executor="local").status
+    if verb == "run":
+        from loopml.pipelines import pipeline_ref, run
+
+        info = run(pipeline_ref(args["name"]), params=args["params"], executor="local")
+        return {"execution_id": info.id, "status": info.status}
     from loopml import serve
 
     actions = {"endpoint.create": serve.create, "endpoint.update": serve.update,
@@ -30,7 +35,8 @@ def main(argv: list[str]) -> int:
         print(f"{verb} failed: {exc.message}", file=sys.stderr)
         return 2
     print(json.dumps({"verb": verb, "result": result}, default=str))
-    return 0 if result != "FAILED" else 1
+    status = result.get("status") if isinstance(result, dict) else result
+    return 0 if status != "FAILED" else 1
 
 
 if __name__ == "__main__":

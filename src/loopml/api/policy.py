@@ -57,6 +57,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", _E): Rule(READ),
     ("GET", _E + "/steps/{step}/logs"): Rule(READ),
     ("POST", _E + "/resume"): Rule(WRITE),
+    ("GET", PREFIX + "/pipelines"): Rule(READ),
+    ("POST", PREFIX + "/pipelines/{name}/runs"): Rule(WRITE),
     # training runs and experiments
     ("GET", PREFIX + "/runs"): Rule(READ),
     ("GET", PREFIX + "/runs/{run_id}"): Rule(READ),

@@ -5,10 +5,19 @@ lineage backbone); :func:`resume` finishes a run whose orchestrator was killed.
 
 from loopml.pipelines._records import ExecutionInfo, StepInfo
 from loopml.pipelines._sdk import Condition, Output, Pipeline, Step, pipeline, step, when
-from loopml.pipelines.engine import get_execution, list_executions, output, reap, resume, run
+from loopml.pipelines.engine import (
+    get_execution,
+    known_pipelines,
+    list_executions,
+    output,
+    pipeline_ref,
+    reap,
+    resume,
+    run,
+)
 from loopml.pipelines.executors import Executor, InlineExecutor, LocalExecutor
 
 __all__ = [
     "Condition", "ExecutionInfo", "Executor", "InlineExecutor", "LocalExecutor", "Output", "Pipeline", "Step",
-    "StepInfo", "get_execution", "list_executions", "output", "pipeline", "reap", "resume", "run", "step", "when",
+    "StepInfo", "get_execution", "known_pipelines", "list_executions", "pipeline_ref", "output", "pipeline", "reap", "resume", "run", "step", "when",
 ]

@@ -161,3 +161,18 @@ def list_executions(conn: Connection, *, name: str | None = None, status: str | 
 
 def running_execution_ids(conn: Connection) -> list[str]:
     return list(conn.execute(sa.select(executions.c.id).where(executions.c.status == "RUNNING")).scalars())
+
+
+def known_pipelines(conn: Connection) -> list[dict[str, Any]]:
+    """Every pipeline the platform has run: name, newest reference and definition, executions, last start."""
+    rows = conn.execute(
+        sa.select(pipelines.c.name, pipelines.c.ref, pipelines.c.definition_hash, pipelines.c.created_at)
+        .order_by(pipelines.c.name, pipelines.c.created_at.desc())).all()
+    counts = dict(conn.execute(sa.select(executions.c.name, sa.func.count()).group_by(executions.c.name)).all())
+    last = dict(conn.execute(sa.select(executions.c.name, sa.func.max(executions.c.started_at))
+                             .group_by(executions.c.name)).all())
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        found.setdefault(row.name, {"name": row.name, "ref": row.ref, "definition_hash": row.definition_hash,
+                                    "executions": counts.get(row.name, 0), "last_started_at": last.get(row.name)})
+    return list(found.values())

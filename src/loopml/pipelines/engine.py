@@ -406,3 +406,24 @@ def output(execution_id: str, step: str) -> Any:
     if info.output_digest is None:
         raise ValidationError(f"step {step!r} of {execution_id} has no output (status {info.status})")
     return _serde.load(info.output_digest, info.output_media_type or "", context.get_artifacts())
+
+
+def known_pipelines() -> list[dict[str, Any]]:
+    """Pipelines the platform has run before (the only ones the control plane may start by name)."""
+    with context.get_db().read() as conn:
+        return _records.known_pipelines(conn)
+
+
+def pipeline_ref(name: str) -> str:
+    """The reference (``module:name`` or ``file.py:name``) of the newest definition of a known pipeline.
+
+    Raises:
+        NotFoundError: no pipeline of that name has run here; the message lists the known ones.
+    """
+    from loopml.errors import NotFoundError
+
+    known = {p["name"]: p["ref"] for p in known_pipelines()}
+    if name not in known:
+        raise NotFoundError(f"no pipeline named {name!r} has run here; known pipelines: "
+                            f"{', '.join(sorted(known)) or 'none'} (run it once from the CLI or SDK first)")
+    return known[name]
