@@ -22,7 +22,7 @@ def demo() -> None:
             progress.append(_Progress())
         progress[-1](event, **info)
         if event == "execution":
-            progress.pop().live.stop()
+            progress.pop().stop()
 
     result = run_loop(say=lambda text: console.print(text, highlight=False), on_event=on_event)
     console.print("\n[bold]The path the loop took[/bold]")

@@ -44,6 +44,13 @@ class _Progress:
             table.add_row(step, styled(status))
         return table
 
+    def stop(self) -> None:
+        """End the live display (on a pipe, Rich leaves the last frame without a newline: add one)."""
+        if self.live.is_started:
+            self.live.stop()
+            if not console.is_terminal:
+                console.print()
+
     def __call__(self, event: str, **info: Any) -> None:
         if event == "step":
             if not self.rows:
@@ -57,7 +64,7 @@ def _run_with_progress(fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, on_event=progress, **kwargs)
     finally:
-        progress.live.stop()
+        progress.stop()
 
 
 @app.command("run")
