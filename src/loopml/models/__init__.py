@@ -24,11 +24,18 @@ from loopml.models._flavors import FLAVORS
 from loopml.models.folder import deserialization_count, load, save
 from loopml.models.loaded import LoadedClassifier, LoadedModel
 from loopml.models.manifest import MANIFEST, ModelInfo, OutputSpec, folder_digest, read_info
-from loopml.models.safety import PICKLE_FAMILY, SAFE_GLOBALS, detect_format, sandbox_env, scan_pickle
+from loopml.models.safety import (
+    PICKLE_FAMILY,
+    SAFE_GLOBALS,
+    detect_format,
+    limit_resources,
+    sandbox_env,
+    scan_pickle,
+)
 from loopml.models.signature import ColumnSpec, Signature, infer_signature
 
 __all__ = [
     "FLAVORS", "MANIFEST", "PICKLE_FAMILY", "SAFE_GLOBALS", "ColumnSpec", "LoadedClassifier", "LoadedModel",
     "ModelInfo", "OutputSpec", "Signature", "deserialization_count", "detect_format", "folder_digest",
-    "infer_signature", "load", "read_info", "sandbox_env", "save", "scan_pickle",
+    "infer_signature", "limit_resources", "load", "read_info", "sandbox_env", "save", "scan_pickle",
 ]

@@ -236,3 +236,17 @@ def sandbox_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """
     source = os.environ if env is None else env
     return {k: v for k, v in source.items() if not _SECRET_KEY.search(k) and not _URL_WITH_PASSWORD.search(v)}
+
+
+def limit_resources() -> None:
+    """Bound the current process before it deserializes a model (RELIABILITY §2.4): address space
+    (``LOOPML_REPLICA_MEMORY_MB``, default 8192), file size 2 GiB, no core dumps. Call it first thing in a
+    sandbox subprocess started with :func:`sandbox_env`."""
+    import os
+    import resource
+
+    memory = int(os.environ.get("LOOPML_REPLICA_MEMORY_MB", "8192")) * 2**20
+    for limit, value in ((resource.RLIMIT_AS, memory), (resource.RLIMIT_FSIZE, 2 * 2**30),
+                         (resource.RLIMIT_CORE, 0)):
+        _soft, hard = resource.getrlimit(limit)
+        resource.setrlimit(limit, (value if hard == resource.RLIM_INFINITY else min(value, hard), hard))

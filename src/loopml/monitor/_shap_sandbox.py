@@ -48,6 +48,7 @@ def main(folder: str, sample: str, class_index: str) -> None:
     from loopml import models
     from loopml.evaluate.explain import explain
 
+    models.limit_resources()  # before anything is deserialized
     work = Path(folder)
     loaded = models.load(work / "model")
     model = getattr(loaded, "model", loaded)  # the native estimator, so SHAP picks its fast explainer

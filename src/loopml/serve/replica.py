@@ -60,24 +60,13 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def limit_resources() -> None:
-    """Bound what a model can do to this process before anything is deserialized (RELIABILITY §2.4):
-    address space (``LOOPML_REPLICA_MEMORY_MB``, default 8192), file size (2 GiB: the capture spool), no core
-    dumps. The environment is already credential-free (``loopml.models.sandbox_env``)."""
-    import resource
-
-    memory = int(os.environ.get("LOOPML_REPLICA_MEMORY_MB", "8192")) * 2**20
-    for limit, value in ((resource.RLIMIT_AS, memory), (resource.RLIMIT_FSIZE, 2 * 2**30),
-                         (resource.RLIMIT_CORE, 0)):
-        _soft, hard = resource.getrlimit(limit)
-        resource.setrlimit(limit, (value if hard == resource.RLIM_INFINITY else min(value, hard), hard))
-
-
 def serve(spec: dict[str, Any]) -> None:
     """Load, bind, report readiness, and serve until SIGTERM (in-flight requests drain first)."""
     import uvicorn
 
-    limit_resources()
+    from loopml.models import limit_resources
+
+    limit_resources()  # before anything is deserialized
     app = build_app(spec)
     sock = _bind(spec.get("host", "127.0.0.1"), int(spec.get("port", 0)))
     startup = time.monotonic() - _T0
