@@ -75,6 +75,26 @@ def get(
     console.print(table)
 
 
+@app.command("ingest")
+def ingest(
+    name: str = typer.Argument(..., help="Feature group name."),
+    source: str = typer.Argument(..., help="A CSV/Parquet/JSON Lines file, or a catalog dataset NAME[@VERSION]."),
+    offline_only: bool = typer.Option(False, "--offline-only", help="Append to the offline store only."),
+    json_out: bool = _JSON,
+) -> None:
+    """Validate rows against the group's definition, append them to the offline store and upsert the online
+    store (idempotent: rows already stored are skipped; any mismatch writes nothing and names the column)."""
+    from loopml.data import read_table
+    from loopml.features import ingest as run
+
+    result = run(name, read_table(source), online=not offline_only)
+    if json_out:
+        print_json(result.to_dict() if hasattr(result, "to_dict") else result.__dict__)
+        return
+    console.print(f"{name} v{result.version}: {result.rows_received} rows received, {result.rows_written} new, "
+                  f"{result.online_rows} upserted online")
+
+
 @app.command("materialize")
 def materialize(
     name: str = typer.Argument(..., help="Feature group name."),

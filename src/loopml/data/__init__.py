@@ -18,6 +18,7 @@ _EXPORTS = {
     "get_dataset": "loopml.data.catalog",
     "dataset_versions": "loopml.data.catalog",
     "load_dataset": "loopml.data.catalog",
+    "read_table": "loopml.data.catalog",
     "ColumnSchema": "loopml.data.schema",
     "infer_schema": "loopml.data.schema",
     "sql": "loopml.data.query",

@@ -291,3 +291,14 @@ class _RowView:
 
     def __init__(self, values: dict[str, Any]) -> None:
         self.__dict__.update(values)
+
+
+def read_table(source: str, *, format: str | None = None) -> pd.DataFrame:  # noqa: A002 - the user's word
+    """A frame from a CSV/Parquet/JSON Lines file, or from the catalog as ``name`` or ``name@version``.
+
+    A path that exists is read as a file; anything else is looked up in the catalog (hash verified).
+    """
+    if Path(source).is_file():
+        return _io.read_source(source, format)[0]
+    name, _, version = source.partition("@")
+    return load_dataset(name, int(version) if version.isdigit() else None)
