@@ -184,3 +184,7 @@ def lineage_model(ref: str = _REF, json_out: bool = _JSON) -> None:
     tree.add(f"approved by {approval['by']} at {str(approval['at'])[:19]}" if approval["by"]
              else f"not approved ({approval['status']})")
     console.print(tree)
+
+
+app.command("lineage", help="Which data and code produced this model, and who approved it (same as "
+            "'loopml lineage model').")(lineage_model)
