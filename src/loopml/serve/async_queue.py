@@ -10,6 +10,7 @@ never executed. The same idempotency key (``InferenceId``) always maps to the sa
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +25,24 @@ from loopml.serve._tables import async_requests
 
 PENDING, IN_PROGRESS, COMPLETED, FAILED, EXPIRED = "Pending", "InProgress", "Completed", "Failed", "Expired"
 TERMINAL = (COMPLETED, FAILED, EXPIRED)
+
+
+# --- backend dispatch: LOOPML_QUEUE=redis://...?prefix=... selects the Redis queue (loopml.serve._redis_queue);
+# unset (default) keeps the metadata-DB queue below, unchanged.
+def _redis() -> Any:
+    url = os.environ.get("LOOPML_QUEUE", "")
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        return None
+    from loopml.serve import _redis_queue
+
+    return _redis_queue.connect(url)
+
+
+def _redis_queue_mod() -> Any:
+    from loopml.serve import _redis_queue
+
+    return _redis_queue
+# --- end backend dispatch
 
 
 @dataclass(frozen=True)
@@ -67,6 +86,9 @@ def submit(endpoint: str, body: bytes, *, content_type: str = "application/json"
 
     A repeated ``idempotency_key`` returns the request already queued under that key.
     """
+    if (rq := _redis()) is not None:
+        return _redis_queue_mod().submit(rq, endpoint, body, content_type=content_type, idempotency_key=idempotency_key,
+                                          ttl=ttl, max_attempts=max_attempts)
     ref = context.get_artifacts().put_bytes(body)
     now = clock.now()
     rid = ids.new_id("inf")
@@ -84,6 +106,8 @@ def submit(endpoint: str, body: bytes, *, content_type: str = "application/json"
 
 def get(request_id: str) -> AsyncRequest:
     """One request by id."""
+    if (rq := _redis()) is not None:
+        return _redis_queue_mod().get(rq, request_id)
     with context.get_db().read() as conn:
         row = conn.execute(sa.select(async_requests).where(async_requests.c.id == request_id)).first()
     if row is None:
@@ -93,6 +117,8 @@ def get(request_id: str) -> AsyncRequest:
 
 def list_requests(endpoint: str, *, status: str | None = None) -> list[AsyncRequest]:
     """Requests of an endpoint, oldest first."""
+    if (rq := _redis()) is not None:
+        return _redis_queue_mod().list_requests(rq, endpoint, status=status)
     query = sa.select(async_requests).where(async_requests.c.endpoint == endpoint)
     if status:
         query = query.where(async_requests.c.status == status)
@@ -102,6 +128,8 @@ def list_requests(endpoint: str, *, status: str | None = None) -> list[AsyncRequ
 
 def backlog(endpoint: str) -> int:
     """Requests not yet terminal."""
+    if (rq := _redis()) is not None:
+        return _redis_queue_mod().backlog(rq, endpoint)
     query = sa.select(sa.func.count()).select_from(async_requests).where(
         async_requests.c.endpoint == endpoint, async_requests.c.status.in_((PENDING, IN_PROGRESS)))
     with context.get_db().read() as conn:
@@ -110,6 +138,8 @@ def backlog(endpoint: str) -> int:
 
 def claim(endpoint: str, owner: str, *, lease_ttl: float = 30.0) -> tuple[AsyncRequest, leases.Lease] | None:
     """Take the oldest runnable request under a lease; expired ones are marked on the way (never run)."""
+    if (rq := _redis()) is not None:
+        return _redis_queue_mod().claim(rq, endpoint, owner, lease_ttl=lease_ttl)
     with context.get_db().write() as conn:
         rows = conn.execute(sa.select(async_requests).where(
             async_requests.c.endpoint == endpoint, async_requests.c.status.in_((PENDING, IN_PROGRESS)))
@@ -139,6 +169,8 @@ def recover(endpoint: str) -> int:
     Only one endpoint process serves an endpoint, so whatever is InProgress when it starts was owned by
     one that died; their requests become claimable at once (the attempt still counts).
     """
+    if (rq := _redis()) is not None:
+        return _redis_queue_mod().recover(rq, endpoint)
     with context.get_db().write() as conn:
         stuck = list(conn.execute(sa.select(async_requests.c.id).where(
             async_requests.c.endpoint == endpoint, async_requests.c.status == IN_PROGRESS)).scalars())
@@ -154,6 +186,8 @@ def _finish(conn: Connection, rid: str, status: str, *, output: str | None = Non
 
 def complete(req: AsyncRequest, lease: leases.Lease, output: bytes) -> AsyncRequest:
     """Store the output (idempotent: same bytes, same digest) and mark the request Completed."""
+    if (rq := _redis()) is not None:
+        return _redis_queue_mod().complete(rq, req, lease, output)
     ref = context.get_artifacts().put_bytes(output)
     with context.get_db().write() as conn:
         leases.check(conn, lease)
@@ -164,6 +198,8 @@ def complete(req: AsyncRequest, lease: leases.Lease, output: bytes) -> AsyncRequ
 
 def attempt_failed(req: AsyncRequest, lease: leases.Lease, error: str) -> AsyncRequest:
     """Record a failed attempt: back to Pending, or Failed (poison) once ``max_attempts`` is reached."""
+    if (rq := _redis()) is not None:
+        return _redis_queue_mod().attempt_failed(rq, req, lease, error)
     try:
         with context.get_db().write() as conn:
             leases.check(conn, lease)
