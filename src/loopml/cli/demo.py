@@ -11,7 +11,7 @@ def demo() -> None:
     """Run the whole governed loop: prepare, train, evaluate, register, approve (as a second person), deploy
     with capture, inject drift, monitor, alarm, retrain, gate, approve, blue/green rollout, lineage."""
     from loopml.cli.model import lineage_model
-    from loopml.cli.pipeline import _Progress
+    from loopml.cli.pipeline import StepProgress
     from loopml.core import context
     from loopml.demo.loop import run_loop
 
@@ -19,7 +19,7 @@ def demo() -> None:
 
     def on_event(event: str, **info: Any) -> None:
         if not progress:
-            progress.append(_Progress())
+            progress.append(StepProgress())
         progress[-1](event, **info)
         if event == "execution":
             progress.pop().stop()

@@ -25,7 +25,7 @@ def _parse_params(items: list[str]) -> dict[str, str]:
     return params
 
 
-class _Progress:
+class StepProgress:
     """A live table of step statuses while a pipeline runs."""
 
     def __init__(self) -> None:
@@ -60,7 +60,7 @@ class _Progress:
 
 
 def _run_with_progress(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    progress = _Progress()
+    progress = StepProgress()
     try:
         return fn(*args, on_event=progress, **kwargs)
     finally:

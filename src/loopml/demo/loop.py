@@ -52,15 +52,15 @@ def _train(target: str, params: dict[str, Any], on_event: Any) -> Any:
         return run(target, params=params, executor="local", on_event=on_event)
 
 
-def _feature_rows(seed: int, drift: float, n: int) -> list[dict[str, float]]:
-    """What the churn app sends: engineered features of new customers (the stored recipe, applied as at ingest)."""
-    from loopml.data import Recipe
+def _feature_rows(recipe: str, *, seed: int, drift: float, n: int) -> list[dict[str, float]]:
+    """What the churn app sends: new customers' features, computed by the stored recipe the serving model was
+    trained with (the same transform that ran at ingest)."""
+    from loopml.data import load_recipe
     from loopml.demo.churn_data import make_churn
     from loopml.demo.pipeline_ref import load_example
 
-    example = load_example()
     raw = make_churn(n, seed=seed, drift=drift)
-    table = Recipe(example.RECIPE).fit(raw).transform(raw)[example.FEATURES].astype("float64")
+    table = load_recipe(recipe).transform(raw)[load_example().FEATURES].astype("float64")
     return table.to_dict(orient="records")
 
 
@@ -156,7 +156,8 @@ def run_loop(*, say: Callable[[str], None] = print, on_event: Any = None) -> dic
         if any(e["name"] == ENDPOINT for e in serve.list_endpoints()):
             serve.delete(ENDPOINT)
         serve.create(ENDPOINT, f"{GROUP}@approved", capture_percent=100.0, max_concurrency=8)
-    clean = _send(_feature_rows(seed=10, drift=0.0, n=150))
+    recipe = champion.lineage["recipe"]
+    clean = _send(_feature_rows(recipe, seed=10, drift=0.0, n=150))
     say(f"   150 requests: {clean}; {_latency()}")
     path.append(f"endpoint {ENDPOINT} serving {champion.name}, capture 100%")
 
@@ -187,7 +188,7 @@ def run_loop(*, say: Callable[[str], None] = print, on_event: Any = None) -> dic
     say(f"   clean traffic: {calm.status}, {calm.violations} violations")
 
     say("[bold]5. drift[/bold]  the market moves: new customers look different")
-    drifted = _send(_feature_rows(seed=11, drift=1.0, n=300))
+    drifted = _send(_feature_rows(recipe, seed=11, drift=1.0, n=300))
     storm = _monitor_once(window_minutes=1)
     say(f"   300 drifted requests: {drifted}; monitor: {storm.status}, {storm.violations} violations")
     path.append(f"data-quality monitor: {storm.status} ({storm.violations} violations)")
@@ -210,7 +211,7 @@ def run_loop(*, say: Callable[[str], None] = print, on_event: Any = None) -> dic
     path.append(f"challenger {challenger.name} passed the gate against {champion.name}")
 
     say("[bold]7. approve → blue/green rollout[/bold]  (a rule deploys every approved version)")
-    traffic = _Traffic(_feature_rows(seed=12, drift=1.0, n=100))
+    traffic = _Traffic(_feature_rows(challenger.lineage["recipe"], seed=12, drift=1.0, n=100))
     traffic.start()
     with acting_as("abe"):
         registry.approve(GROUP, challenger.version, note="beats the champion on recent customers")

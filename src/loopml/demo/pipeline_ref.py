@@ -28,5 +28,4 @@ def load_example(name: str = "churn") -> ModuleType:
 
     from loopml.pipelines._code import load_ref
 
-    load_ref(example_target(name))
     return sys.modules[load_ref(example_target(name)).fn.__module__]

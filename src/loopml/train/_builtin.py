@@ -50,6 +50,30 @@ def _chunks(start: int, total: int, every: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(edges, edges[1:], strict=False) if b > start]
 
 
+def _boost_in_chunks(rounds: Callable[[bytes | None, int, dict[str, Any]], bytes], hps: dict[str, Any],
+                     ckpt: CheckpointStore, log: Log) -> bytes:
+    """Boost ``num_round`` rounds in chunks of ``checkpoint_every``, from the newest checkpoint; each chunk
+    restarts from the serialized model (so a resumed run takes the identical path) and is checkpointed."""
+    done, raw = _resume(ckpt)
+    try:
+        for a, b in _chunks(done, hps["num_round"], hps["checkpoint_every"]):
+            history: dict[str, Any] = {}
+            raw = rounds(raw, b - a, history)
+            done = b
+            _log_history(history, a, log)
+            if b < hps["num_round"] and hps["checkpoint_every"] > 0:
+                ckpt.save(b, raw)
+            faults.point("train_epoch")
+    except JobInterrupted:
+        if raw is not None:
+            final = raw
+            _save_on_interrupt(ckpt, done, lambda: final)
+        raise
+    if raw is None:
+        raise ValidationError(f"num_round={hps['num_round']} trains no rounds; pass num_round >= 1")
+    return raw
+
+
 # -- XGBoost ---------------------------------------------------------------------------------------
 def fit_xgboost(hps: dict[str, Any], data: dict[str, Any], ckpt: CheckpointStore, log: Log) -> Any:
     import xgboost as xgb
@@ -67,26 +91,13 @@ def fit_xgboost(hps: dict[str, Any], data: dict[str, Any], ckpt: CheckpointStore
     if valid is not None:
         vy = np.searchsorted(classes, valid[1]) if classes is not None else valid[1]
         evals.append((xgb.DMatrix(valid[0], label=vy), "validation"))
-    start, raw = _resume(ckpt)
-    booster = xgb.Booster(model_file=bytearray(raw)) if raw else None
-    done = start
-    try:
-        for a, b in _chunks(start, hps["num_round"], hps["checkpoint_every"]):
-            history: dict[str, Any] = {}
-            booster = xgb.train(params, dtrain, num_boost_round=b - a, xgb_model=booster, evals=evals,
-                                evals_result=history, verbose_eval=False)
-            raw = bytes(booster.save_raw(raw_format="ubj"))
-            booster = xgb.Booster(model_file=bytearray(raw))  # identical path with or without a resume
-            done = b
-            _log_history(history, a, log)
-            if b < hps["num_round"] and hps["checkpoint_every"] > 0:
-                ckpt.save(b, raw)
-            faults.point("train_epoch")
-    except JobInterrupted:
-        if raw is not None:
-            _save_on_interrupt(ckpt, done, lambda: raw)
-        raise
-    return _xgb_model(raw, task)
+    def rounds(raw: bytes | None, n: int, history: dict[str, Any]) -> bytes:
+        booster = xgb.Booster(model_file=bytearray(raw)) if raw else None  # same path with or without a resume
+        booster = xgb.train(params, dtrain, num_boost_round=n, xgb_model=booster, evals=evals,
+                            evals_result=history, verbose_eval=False)
+        return bytes(booster.save_raw(raw_format="ubj"))
+
+    return _xgb_model(_boost_in_chunks(rounds, hps, ckpt, log), task)
 
 
 def _xgb_objective(task: str, classes: Any) -> dict[str, Any]:
@@ -139,27 +150,15 @@ def fit_lightgbm(hps: dict[str, Any], data: dict[str, Any], ckpt: CheckpointStor
               "lambda_l2": hps["lambda_l2"], "seed": hps["seed"], "deterministic": True, "num_threads": 1,
               "verbose": -1, "force_row_wise": True}
     params.update(_lgb_objective(task, classes))
-    start, raw = _resume(ckpt)
-    booster = lgb.Booster(model_str=raw.decode()) if raw else None
-    done = start
-    try:
-        for a, b in _chunks(start, hps["num_round"], hps["checkpoint_every"]):
-            history: dict[str, Any] = {}
-            dtrain = lgb.Dataset(X, label=label, free_raw_data=False)
-            booster = lgb.train(params, dtrain, num_boost_round=b - a, init_model=booster, valid_sets=[dtrain],
-                                valid_names=["train"], callbacks=[lgb.record_evaluation(history)])
-            raw = booster.model_to_string().encode()
-            booster = lgb.Booster(model_str=raw.decode())
-            done = b
-            _log_history(history, a, log)
-            if b < hps["num_round"] and hps["checkpoint_every"] > 0:
-                ckpt.save(b, raw)
-            faults.point("train_epoch")
-    except JobInterrupted:
-        if raw is not None:
-            _save_on_interrupt(ckpt, done, lambda: raw)
-        raise
-    return _lgb_model(booster, task, classes, X)
+    def rounds(raw: bytes | None, n: int, history: dict[str, Any]) -> bytes:
+        booster = lgb.Booster(model_str=raw.decode()) if raw else None
+        dtrain = lgb.Dataset(X, label=label, free_raw_data=False)
+        booster = lgb.train(params, dtrain, num_boost_round=n, init_model=booster, valid_sets=[dtrain],
+                            valid_names=["train"], callbacks=[lgb.record_evaluation(history)])
+        return booster.model_to_string().encode()
+
+    raw = _boost_in_chunks(rounds, hps, ckpt, log)
+    return _lgb_model(lgb.Booster(model_str=raw.decode()), task, classes, X)
 
 
 def _lgb_objective(task: str, classes: Any) -> dict[str, Any]:
