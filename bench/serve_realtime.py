@@ -1,10 +1,14 @@
-"""Real-time serving: in-process floor, loopml replica over HTTP, and `mlflow models serve` side by side.
+"""Real-time serving: loopml (replica alone, and the managed endpoint: router + replica) against
+`mlflow models serve` in the same run, driven by Debian's `wrk` (`apt-get install -y wrk`).
 
-A 20-feature logistic regression. Single-row latency p50/p99 with one keep-alive client, throughput
-with 8 concurrent keep-alive clients, and start-to-first-response, for loopml and for MLflow (run from
-its own virtualenv, bench/.venvs/mlflow). Prints one JSON line.
+Same model (a 20-feature LogisticRegression fitted on the same rows), same one-row JSON payload. For
+each server: start to first response; p50/p99 with 1 kept-alive connection and requests/s with 8; the
+p50 minus the in-process predict of the same row (the overhead). MLflow runs from its own virtualenv
+(`python -m venv bench/.venvs/mlflow && bench/.venvs/mlflow/bin/pip install mlflow scikit-learn`).
+The in-process figures split the request path: model alone, then decode + validate + predict + encode.
+Prints one JSON line.
 
-    .venv/bin/python bench/serve_realtime.py [--requests 2000] [--seconds 8]
+    .venv/bin/python bench/serve_realtime.py [--seconds 8] [--skip-mlflow]
 """
 
 from __future__ import annotations
@@ -16,23 +20,19 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
-import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _wrk import run as wrk  # noqa: E402
+from serve_coldstart import COLUMNS, approved_model, frame  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MLFLOW_PY = ROOT / "bench" / ".venvs" / "mlflow" / "bin" / "python"
-COLUMNS = [f"f{i}" for i in range(20)]
-
-
-def _data() -> tuple[pd.DataFrame, np.ndarray]:
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame(rng.normal(size=(5000, 20)), columns=COLUMNS)
-    return frame, (frame.to_numpy() @ rng.normal(size=20) > 0).astype(int)
 
 
 def _free_port() -> int:
@@ -41,88 +41,95 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_first(url: str, body: bytes, proc: subprocess.Popen, started: float, timeout: float = 120) -> float:
+def _wait_first(url: str, body: bytes, started: float, alive: Any, timeout: float = 180) -> float:
     while time.perf_counter() - started < timeout:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
+        if not alive():
+            raise RuntimeError(f"the server behind {url} exited")
         try:
-            if httpx.post(url, content=body, headers={"content-type": "application/json"}, timeout=2).status_code == 200:
+            if httpx.post(url, content=body, headers={"content-type": "application/json"}, timeout=5).status_code == 200:
                 return time.perf_counter() - started
         except httpx.HTTPError:
             pass
-        time.sleep(0.02)
-    raise RuntimeError("server did not answer")
+        time.sleep(0.01)
+    raise RuntimeError(f"{url} did not answer in {timeout} s")
 
 
-def _latency(url: str, body: bytes, n: int) -> dict[str, float]:
+def _timed(fn: Any, n: int = 2000) -> float:
+    for _ in range(100):
+        fn()
     times = []
-    with httpx.Client(headers={"content-type": "application/json"}) as client:
-        for i in range(n + 100):
-            t0 = time.perf_counter()
-            r = client.post(url, content=body)
-            if i >= 100:
-                times.append(time.perf_counter() - t0)
-            assert r.status_code == 200, r.text
-    ms = np.array(times) * 1000
-    return {"p50_ms": round(float(np.percentile(ms, 50)), 3), "p99_ms": round(float(np.percentile(ms, 99)), 3)}
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return round(float(np.median(times)) * 1000, 4)
 
 
-def _throughput(url: str, body: bytes, seconds: float, clients: int = 8) -> float:
-    counts = [0] * clients
-    stop = time.perf_counter() + seconds
+def floors(model: Any, folder: Path, body: bytes) -> dict[str, float]:
+    """In-process medians (ms): the bare model, the loaded loopml model, and the whole server path."""
+    from loopml.serve import ModelServer
+    from loopml.serve._model import load_folder
 
-    def run(i: int) -> None:
-        with httpx.Client(headers={"content-type": "application/json"}) as client:
-            while time.perf_counter() < stop:
-                if client.post(url, content=body).status_code == 200:
-                    counts[i] += 1
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return round(sum(counts) / seconds, 1)
+    row = frame(1, seed=3)
+    server = ModelServer(load_folder(folder, name="bench"))
+    return {"sklearn_predict_ms": _timed(lambda: model.predict(row)),
+            "loopml_loaded_predict_ms": _timed(lambda: _LOADED(folder).predict(row)),
+            "server_decode_validate_predict_encode_ms": _timed(
+                lambda: server._handle(None, body, "application/json", None, False))}
 
 
-def _floor(model, loaded, row: pd.DataFrame, n: int = 3000) -> dict[str, float]:  # noqa: ANN001
-    out = {}
-    for name, fn in (("sklearn_predict_ms", model.predict), ("loopml_loaded_predict_ms", loaded.predict)):
-        for _ in range(200):
-            fn(row)
-        t = []
-        for _ in range(n):
-            t0 = time.perf_counter()
-            fn(row)
-            t.append(time.perf_counter() - t0)
-        out[name] = round(float(np.median(t)) * 1000, 4)
-    return out
+_CACHE: dict[str, Any] = {}
 
 
-def _measure(url: str, body: bytes, proc: subprocess.Popen, started: float, args: argparse.Namespace) -> dict:
-    first = _wait_first(url, body, proc, started)
-    return {"start_to_first_response_s": round(first, 2), **_latency(url, body, args.requests),
-            "throughput_rps_8_clients": _throughput(url, body, args.seconds)}
+def _LOADED(folder: Path) -> Any:  # noqa: N802 - a memo
+    from loopml import models
+
+    if str(folder) not in _CACHE:
+        _CACHE[str(folder)] = models.load(folder)
+    return _CACHE[str(folder)]
 
 
-def bench_loopml(folder: Path, body: bytes, args: argparse.Namespace) -> dict:
+def load_test(url: str, body: bytes, seconds: float) -> dict[str, Any]:
+    load = round(os.getloadavg()[0], 2)
+    one, eight = wrk(url, body, connections=1, seconds=seconds), wrk(url, body, connections=8, seconds=seconds)
+    return {"load_avg_1m": [load, round(os.getloadavg()[0], 2)], "c1": one, "c8": eight,
+            "p50_ms": one["p50_ms"], "p99_ms": one["p99_ms"],
+            "requests_per_s_8": eight["requests_per_s"], "failed": one["failed"] + eight["failed"]}
+
+
+def bench_replica(folder: Path, body: bytes, seconds: float) -> dict[str, Any]:
     port = _free_port()
-    spec = {"models": [{"name": "model", "folder": str(folder), "digest": "", "version": "1"}], "port": port,
-            "server": {"max_concurrency": 4, "max_queue": 64}}
-    spec_path = folder.parent / "spec.json"
-    spec_path.write_text(json.dumps(spec))
+    spec = folder.parent / "spec.json"
+    spec.write_text(json.dumps({"models": [{"name": "model", "folder": str(folder), "digest": "", "version": "1"}],
+                                "port": port, "server": {"max_concurrency": 4, "max_queue": 64}}))
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "loopml.serve.replica", str(spec_path)], cwd=ROOT)
+    proc = subprocess.Popen([sys.executable, "-m", "loopml.serve.replica", str(spec)], cwd=ROOT)
     try:
-        return _measure(f"http://127.0.0.1:{port}/invocations", body, proc, started, args)
+        url = f"http://127.0.0.1:{port}/invocations"
+        first = _wait_first(url, body, started, lambda: proc.poll() is None)
+        return {"start_to_first_response_s": round(first, 2), **load_test(url, body, seconds)}
     finally:
         proc.terminate()
         proc.wait(30)
 
 
-def bench_mlflow(frame: pd.DataFrame, target: np.ndarray, tmp: Path, body: bytes, args: argparse.Namespace) -> dict:
+def bench_endpoint(body: bytes, seconds: float) -> dict[str, Any]:
+    from loopml import serve
+
+    started = time.perf_counter()
+    ep = serve.create("bench-rt", "bench@approved", max_queue=64)
+    try:
+        url = ep.runtime["url"] + "/invocations"
+        first = _wait_first(url, body, started, lambda: True)
+        return {"start_to_first_response_s": round(first, 2), **load_test(url, body, seconds)}
+    finally:
+        serve.delete("bench-rt")
+
+
+def bench_mlflow(tmp: Path, body: bytes, seconds: float) -> dict[str, Any]:
     data = tmp / "train.csv"
-    frame.assign(y=target).to_csv(data, index=False)
+    rows = frame(5000)
+    rows.assign(y=(rows.to_numpy().sum(axis=1) > 0).astype(int)).to_csv(data, index=False)
     script = ("import pandas as pd, mlflow.sklearn; from sklearn.linear_model import LogisticRegression; "
               f"d = pd.read_csv({str(data)!r}); "
               f"mlflow.sklearn.save_model(LogisticRegression(max_iter=1000).fit(d.drop(columns='y'), d['y']), "
@@ -136,7 +143,9 @@ def bench_mlflow(frame: pd.DataFrame, target: np.ndarray, tmp: Path, body: bytes
                              "-p", str(port), "--env-manager", "local"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        return _measure(f"http://127.0.0.1:{port}/invocations", body, proc, started, args)
+        url = f"http://127.0.0.1:{port}/invocations"
+        first = _wait_first(url, body, started, lambda: proc.poll() is None)
+        return {"start_to_first_response_s": round(first, 2), **load_test(url, body, seconds)}
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, 15)
@@ -145,34 +154,39 @@ def bench_mlflow(frame: pd.DataFrame, target: np.ndarray, tmp: Path, body: bytes
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--skip-mlflow", action="store_true")
     args = parser.parse_args()
-    from sklearn.linear_model import LogisticRegression
-
     from loopml import models
 
-    frame, target = _data()
-    model = LogisticRegression(max_iter=1000).fit(frame, target)
-    row = frame.iloc[:1]
+    home, model = approved_model()
+    row = frame(1, seed=3)
     body = json.dumps({"dataframe_records": row.to_dict(orient="records")}).encode()
+    result: dict[str, Any] = {"bench": "serve_realtime", "model": "LogisticRegression(20 features)",
+                              "load_avg_1m_start": round(os.getloadavg()[0], 2), "cores": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        models.save(model, tmp / "model", input_example=frame.head())
-        result = {"bench": "serve_realtime", "model": "LogisticRegression(20 features)", "load_avg_1m":
-                  round(os.getloadavg()[0], 2), "cores": os.cpu_count()}
-        result["floor"] = _floor(model, models.load(tmp / "model"), row)
-        result["loopml"] = bench_loopml(tmp / "model", body, args)
+        models.save(model, tmp / "model", input_example=frame(5))
+        result["floor"] = floors(model, tmp / "model", body)
+        result["loopml_replica"] = bench_replica(tmp / "model", body, args.seconds)
+        result["loopml_endpoint"] = bench_endpoint(body, args.seconds)
         if not args.skip_mlflow and MLFLOW_PY.exists():
-            result["mlflow"] = bench_mlflow(frame, target, tmp, body, args)
-            result["throughput_ratio_vs_mlflow"] = round(result["loopml"]["throughput_rps_8_clients"] /
-                                                         result["mlflow"]["throughput_rps_8_clients"], 2)
-            result["p50_ratio_mlflow_over_loopml"] = round(result["mlflow"]["p50_ms"] / result["loopml"]["p50_ms"], 2)
-        # The replica validates once, then calls the estimator: its floor is the bare predict call.
-        result["p50_overhead_over_floor_ms"] = round(result["loopml"]["p50_ms"] -
-                                                     result["floor"]["sklearn_predict_ms"], 3)
+            result["mlflow"] = bench_mlflow(tmp, body, args.seconds)
+    floor = result["floor"]["sklearn_predict_ms"]
+    for name in ("loopml_replica", "loopml_endpoint", "mlflow"):
+        if name in result:
+            result[name]["p50_overhead_ms"] = round(result[name]["p50_ms"] - floor, 3)
+            result[name]["p99_overhead_ms"] = round(result[name]["p99_ms"] - floor, 3)
+    if "mlflow" in result:
+        for name in ("loopml_replica", "loopml_endpoint"):
+            result[f"{name}_rps_ratio_vs_mlflow"] = round(result[name]["requests_per_s_8"] /
+                                                          result["mlflow"]["requests_per_s_8"], 2)
+    result["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
+    result["columns"] = len(COLUMNS)
     print(json.dumps(result))
+    import shutil
+
+    shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

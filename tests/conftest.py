@@ -92,6 +92,27 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def start_server(*, deadline: float = 60.0) -> tuple[subprocess.Popen[bytes], str]:
+    """A real ``loopml`` control plane in its own process on a free loopback port, answering ``/healthz``.
+
+    Returns the process (the caller stops it) and its base URL. It serves the store of the current environment.
+    """
+    import httpx
+
+    port = free_port()
+    code = f"from loopml.api import serve; serve('127.0.0.1', {port}, log_level='warning')"
+    proc = subprocess.Popen([sys.executable, "-c", code], env=dict(os.environ))
+    base = f"http://127.0.0.1:{port}"
+    until = time.time() + deadline
+    while time.time() < until and proc.poll() is None:
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    return proc, base
+
+
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[str]:
     """moto's standalone S3-compatible server, a real HTTP server on loopback. Yields its URL."""
@@ -131,3 +152,73 @@ def s3_bucket(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
     fsspec.config.conf.pop("s3", None)
     return f"s3://{bucket}/artifacts"
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[object]:
+    """A real Ray cluster on this machine, shared by the session: a head (no CPUs) and two worker nodes of
+    one CPU each, every port on 127.0.0.1. Tests that use it carry ``xdist_group("ray")`` so one pytest
+    worker holds the only cluster."""
+    from loopml.core import cluster as connection
+    from loopml.testing.ray_cluster import LocalRayCluster
+
+    with LocalRayCluster(workers=2, worker_cpus=1) as cluster:
+        yield cluster
+        connection.disconnect()  # leave the cluster before it stops, so the driver does not wait on it
+
+
+@pytest.fixture
+def ray_cluster_env(ray_cluster: object, monkeypatch: pytest.MonkeyPatch) -> object:
+    """Point loopml at the session's cluster as a driver on its head node (``LOOPML_CLUSTER=auto`` with
+    ``RAY_ADDRESS``); ``ray_cluster.client_address`` is the Ray Client address for client tests."""
+    monkeypatch.setenv("LOOPML_CLUSTER", "auto")
+    monkeypatch.setenv("RAY_ADDRESS", ray_cluster.gcs_address)  # type: ignore[attr-defined]
+    _reset()
+    return ray_cluster
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test on the Ray cluster runs in one xdist worker (one cluster per session), with room for
+    starting the cluster (and a replacement node after a node-loss test) on a busy machine."""
+    for item in items:
+        if item.get_closest_marker("ray") is not None:
+            item.add_marker(pytest.mark.xdist_group("ray"))
+            item.add_marker(pytest.mark.timeout(600))
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--require-servers", action="store_true", default=False,
+                     help="fail (not skip) tests whose server (Redis) is down; on by default when CI is set")
+
+
+def require_server(config: pytest.Config, what: str, *, up: bool) -> None:
+    """Skip a test whose server is down, or fail it in CI (``CI`` set, or ``--require-servers``)."""
+    if up:
+        return
+    message = f"{what} is not answering; start it (the CI script .ci/run does)"
+    if os.environ.get("CI") or config.getoption("--require-servers"):
+        pytest.fail(f"{message}: CI needs every back end of the contract suites", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def redis_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A Redis database URL with a key prefix unique to this test (``?prefix=…``); its keys are deleted
+    afterwards. Redis down skips the test, or fails it in CI."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        up = bool(client.ping())
+    except redis.RedisError:
+        up = False
+    require_server(request.config, f"Redis at {REDIS_URL}", up=up)
+    prefix = f"loopml-test-{uuid.uuid4().hex[:12]}"
+    yield f"{REDIS_URL}?prefix={prefix}"
+    keys = list(client.scan_iter(match=f"{prefix}*"))
+    if keys:
+        client.delete(*keys)

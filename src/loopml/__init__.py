@@ -26,6 +26,7 @@ _EXPORTS = {
     "run": "loopml.pipelines",
     "resume": "loopml.pipelines",
     "LoopmlError": "loopml.errors",
+    "reproduce": "loopml.reproducibility",
     "log_metric": "loopml.train.sdk",
     "log_metrics": "loopml.train.sdk",
     "log_param": "loopml.train.sdk",

@@ -35,6 +35,11 @@ class ValidationError(LoopmlError, ValueError):
     code = "invalid"
 
 
+class InvalidParameter(ValidationError):
+    """A public entry point was given a value outside its declared constraints (``exc.parameter``,
+    ``exc.value``, ``exc.allowed``); see :func:`loopml.core.checks.validate_params`."""
+
+
 class NotFoundError(LoopmlError, LookupError):
     """The named object does not exist."""
 
@@ -93,6 +98,18 @@ class BackendError(LoopmlError):
 
     http_status = 503
     code = "backend"
+
+
+class ClusterError(BackendError):
+    """The Ray cluster cannot be used: unreachable, Ray not installed, or client and cluster versions differ."""
+
+    code = "cluster"
+
+
+class ResourcesUnavailable(ValidationError):
+    """Work asks for resources (CPUs, memory, GPUs, custom) that no node of the cluster has."""
+
+    code = "resources_unavailable"
 
 
 class StoreBusy(BackendError):

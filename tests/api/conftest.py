@@ -12,15 +12,20 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-#: user -> roles granted. ``tess`` both trains and approves (separation-of-duties cases).
+#: user -> roles granted. ``tess`` both trains and approves (separation-of-duties cases); ``ivy`` is an application
+#: that may only call endpoints.
 USERS = {
     "root": ("admin",),
     "ann": ("approver",),
     "dana": ("data-scientist",),
     "vic": ("viewer",),
     "tess": ("data-scientist", "approver"),
+    "ivy": ("invoker",),
 }
-ROLE_USER = {"admin": "root", "approver": "ann", "data-scientist": "dana", "viewer": "vic"}
+ROLE_USER = {"admin": "root", "approver": "ann", "data-scientist": "dana", "viewer": "vic", "invoker": "ivy"}
+#: Identities that hold a token but no role: ``nobody`` was never granted one; ``rex`` holds ``viewer`` until a
+#: test revokes it (:func:`revoke_rex`).
+NO_ROLE_USERS = ("nobody", "rex")
 
 
 def tiny_model(c: float = 1.0):  # noqa: ANN201
@@ -53,7 +58,18 @@ def make_users(home: Path) -> dict[str, str]:
             for role in roles:
                 identity.grant(conn, user, role, actor="root")
             secrets[user] = tokens.create(conn, user, actor="root", description="test")[0]
+        identity.grant(conn, "rex", "viewer", actor="root")
+        for user in NO_ROLE_USERS:
+            secrets[user] = tokens.create(conn, user, actor="root", description="no role")[0]
     return secrets
+
+
+def revoke_rex(world: World) -> str:
+    """Show that ``rex`` can read, then revoke its only role over the API; returns ``"rex"``."""
+    assert world.client.get("/api/v1/models", headers=world.auth("rex")).status_code == 200
+    revoked = world.client.delete("/api/v1/users/rex/roles/viewer", headers=world.auth("root"))
+    assert revoked.status_code == 200 and revoked.json()["revoked"] is True, revoked.text
+    return "rex"
 
 
 def _build(home: Path) -> Iterator[World]:

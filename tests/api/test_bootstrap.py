@@ -57,6 +57,14 @@ def test_there_is_no_signup_or_bootstrap_route(shared_world, path):
 def test_a_bad_host_header_is_refused(shared_world, host):
     response = shared_world.client.get("/api/v1/me", headers={**shared_world.auth("vic"), "Host": host})
     assert response.status_code == 400
+    doc = response.json()
+    assert doc["error"] == "bad_request" and doc["error_id"] and "Host header" in doc["message"], doc
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.1:8080", "localhost:1", "LOCALHOST", "[::1]:8080", "[::1]"])
+def test_loopback_host_headers_are_accepted(shared_world, host):
+    response = shared_world.client.get("/api/v1/me", headers={**shared_world.auth("vic"), "Host": host})
+    assert response.status_code == 200, response.text
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "::", "example.com"])
@@ -82,4 +90,20 @@ def test_a_fresh_install_has_no_way_in_and_creates_no_admin(home: Path):
             for body in ({"user": "admin", "password": "admin"}, {"username": "root", "role": "admin"}):
                 assert client.post(path, json=body).status_code == 401
         assert client.get("/api/v1/users", headers={"Authorization": "Basic YWRtaW46YWRtaW4="}).status_code == 401
-    assert _users() == []
+    assert _users() == [("alice", ["data-scientist"])]  # the founder of the home, granted explicitly: no admin
+
+
+def test_single_user_mode_grants_nothing_to_an_identity_without_a_role(home: Path, monkeypatch):
+    from loopml.api.server import check_single_user
+    from loopml.errors import PermissionDenied
+
+    assert check_single_user() == "alice"  # alice founded this home
+    monkeypatch.setenv("LOOPML_USER", "mallory")
+    with pytest.raises(PermissionDenied, match="mallory has no role in this home.*loopml users grant mallory"):
+        check_single_user()
+    with TestClient(create_app(single_user=True), base_url="http://127.0.0.1", client=("127.0.0.1", 5000)) as local:
+        assert local.get("/api/v1/me").json() == {"user": "mallory", "roles": [], "token_id": None}
+        for path in ("/api/v1/models", "/api/v1/audit", "/api/v1/users"):
+            response = local.get(path)
+            assert response.status_code == 403 and "has no role" in response.json()["message"]
+    assert _users() == [("alice", ["data-scientist"])]

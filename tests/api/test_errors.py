@@ -67,11 +67,63 @@ def test_store_busy_maps_to_503_with_retry_after_and_crashes_hide_their_text(sha
     assert set(crash_response.json()) == {"error", "message", "error_id"}
 
 
-def test_oversized_bodies_get_413(shared_world):
+def test_oversized_bodies_get_413_in_the_error_shape(shared_world):
     w = shared_world
-    response = w.client.post("/api/v1/models/churn/versions/1/approve", content=b"x" * (1 << 20 + 1),
-                             headers={**w.auth("ann"), "Content-Type": "application/json"})
-    assert response.status_code == 413
+    for headers in ({}, {"Transfer-Encoding": "chunked"}):
+        body = b"x" * ((1 << 20) + 1)
+        response = w.client.post("/api/v1/models/churn/versions/1/approve",
+                                 content=iter([body]) if headers else body,
+                                 headers={**w.auth("ann"), "Content-Type": "application/json", **headers})
+        assert response.status_code == 413, response.text
+        doc = response.json()
+        assert set(doc) == {"error", "message", "error_id"} and doc["error"] == "too_large", doc
+        assert str(1 << 20) in doc["message"]
+
+
+_HUGE_INT = "9" * 4000
+#: The hostile bodies of issue 12 / RELIABILITY case 45, sent to every control-plane route that reads a body.
+HOSTILE_BODIES = {
+    "huge integer literal": f'{{"version": {_HUGE_INT}, "note": {_HUGE_INT}, "value": {_HUGE_INT}}}'.encode(),
+    "oversized integer literal": ('{"version": ' + "9" * 5000 + "}").encode(),
+    "deeply nested": b'{"params": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    "nested just under the parser limit": b'{"params": ' + b"[" * 900 + b"]" * 900 + b"}",
+    "columns not a list": b'{"columns": "abc", "data": 5, "charts": "x", "params": 5}',
+    "NaN and Infinity": b'{"version": NaN, "note": Infinity, "metrics": {"auc": -Infinity}}',
+    "not JSON": b"{not json",
+    "a JSON string": b'"approve"',
+    "NUL and control characters": b'{"note": "a\u0000b\u001b[31m", "name": "x\u0000"}',
+    "invalid UTF-8": b'{"note": "\xff\xfe"}',
+    "empty": b"",
+}
+
+
+def _body_routes(app) -> list[tuple[str, str]]:  # noqa: ANN001
+    from tests.api._samples import SAMPLES
+
+    doc = app.openapi()
+    out = []
+    for (method, template), (path, _) in SAMPLES.items():
+        if "requestBody" in doc["paths"].get(template, {}).get(method.lower(), {}):
+            out.append((method, path))
+    return out
+
+
+def test_hostile_bodies_on_every_body_route_get_a_4xx_in_the_error_shape(shared_world):
+    w = shared_world
+    routes = _body_routes(w.client.app)
+    assert len(routes) >= 10, routes
+    failures = []
+    for method, path in routes:
+        if path.startswith("/api/v1/models/churn") and method == "DELETE":
+            continue
+        user = "ann" if path.endswith(("/approve", "/reject", "/reopen", "/aliases/production")) else "root"
+        for name, body in HOSTILE_BODIES.items():
+            response = w.client.request(method, path, content=body,
+                                        headers={**w.auth(user), "Content-Type": "application/json"})
+            doc = response.json()
+            if not (400 <= response.status_code < 500 and {"error", "message", "error_id"} <= set(doc)):
+                failures.append((method, path, name, response.status_code, response.text[:120]))
+    assert not failures, failures
 
 
 def test_responses_carry_security_headers(shared_world):

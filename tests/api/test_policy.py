@@ -1,4 +1,5 @@
-"""RELIABILITY §3 case 31: deny by default — every route has a policy, and nothing answers without a token."""
+"""RELIABILITY §3 cases 31 and 41: deny by default — every route has a policy, nothing answers without a token,
+and nothing but ``/me`` answers a token whose identity holds no role (never granted, or just revoked)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from loopml.api import create_app, policy
 from tests.api._samples import SAMPLES
+from tests.api.conftest import revoke_rex
 
 
 def _api_routes(app):  # noqa: ANN001, ANN202
@@ -75,4 +77,52 @@ def test_the_public_allowlist_is_short_and_data_free(anonymous):
     assert anonymous.get("/ui/index.html").status_code == 200
     assert anonymous.get("/openapi.json").status_code == 401
     assert anonymous.get("/docs").status_code == 401
-    assert policy.PUBLIC_PATHS == {"/healthz", "/readyz", "/", "/favicon.ico"}
+    assert policy.PUBLIC_PATHS == {"/healthz", "/readyz", "/", "/ui", "/favicon.ico"}
+
+
+def test_only_me_admits_an_identity_without_a_role():
+    assert [key for key, rule in policy.POLICY.items() if rule.admits(frozenset())] == [("GET", policy.PREFIX + "/me")]
+    assert not any(rule.admits(frozenset({"emperor"})) for rule in policy.POLICY.values())
+
+
+@pytest.fixture(scope="module")
+def roleless(shared_world):  # noqa: ANN001, ANN201
+    """The shared world's two identities without a role: ``nobody`` (never granted) and ``rex`` (just revoked)."""
+    revoke_rex(shared_world)
+    return shared_world
+
+
+@pytest.mark.parametrize("user", ["nobody", "rex"])
+@pytest.mark.parametrize(("method", "template"), sorted(SAMPLES))
+def test_no_role_means_no_route_but_me(roleless, user, method, template):
+    path, body = SAMPLES[(method, template)]
+    response = roleless.client.request(method, path, json=body, headers=roleless.auth(user))
+    if template == policy.PREFIX + "/me":
+        assert response.status_code == 200 and response.json()["roles"] == [], response.text
+        return
+    assert response.status_code == 403 and "has no role" in response.json()["message"], response.text
+    if method == "GET":  # HEAD is not served (405), never answered with data
+        head = roleless.client.head(path, headers=roleless.auth(user))
+        assert head.status_code in (403, 405) and not head.content
+
+
+def test_an_invoker_is_admitted_by_me_and_the_runtime_routes_only():
+    invoker = frozenset({policy.INVOKER})
+    assert [key for key, rule in policy.POLICY.items() if rule.admits(invoker)] == [("GET", policy.PREFIX + "/me")]
+    assert all(rule.admits(invoker) for rule in policy.RUNTIME.values())
+    assert not any(rule.admits(frozenset({"viewer"})) for rule in policy.RUNTIME.values())
+
+
+@pytest.mark.parametrize(("method", "template"), sorted(SAMPLES))
+def test_an_invoker_reaches_no_route_but_me(shared_world, method, template):
+    path, body = SAMPLES[(method, template)]
+    response = shared_world.client.request(method, path, json=body, headers=shared_world.auth("ivy"))
+    if template == policy.PREFIX + "/me":
+        assert response.status_code == 200 and response.json()["roles"] == ["invoker"], response.text
+        return
+    message = response.json()["message"]
+    assert response.status_code == 403 and "needs one of the roles" in message and "ivy has ['invoker']" in message, \
+        response.text
+    if method == "GET":
+        head = shared_world.client.head(path, headers=shared_world.auth("ivy"))
+        assert head.status_code in (403, 405) and not head.content

@@ -12,16 +12,29 @@ def _approve(world, user, version=2, body=None):  # noqa: ANN001, ANN202
                              headers=world.auth(user))
 
 
-@pytest.mark.parametrize("body", [
-    {"note": "mine"},
-    {"note": "mine", "created_by": "somebody-else"},
-    {"note": "mine", "actor": "ann", "approver": "ann", "user": "ann"},
-])
-def test_the_creator_cannot_approve_or_reject_its_own_version(world, body):
+def test_the_creator_cannot_approve_or_reject_its_own_version(world):
     for verb in ("approve", "reject"):
-        response = world.client.post(f"/api/v1/models/churn/versions/2/{verb}", json=body, headers=world.auth("tess"))
+        response = world.client.post(f"/api/v1/models/churn/versions/2/{verb}", json={"note": "mine"},
+                                     headers=world.auth("tess"))
         assert response.status_code == 403, response.text
         assert "separation of duties" in response.json()["message"]
+    version = world.client.get("/api/v1/models/churn/versions/2", headers=world.auth("tess")).json()
+    assert version["status"] == "PendingManualApproval" and version["created_by"] == "tess"
+
+
+@pytest.mark.parametrize("body", [
+    {"note": "mine", "created_by": "somebody-else"},
+    {"note": "mine", "actor": "ann", "approver": "ann", "user": "ann"},
+    {"note": "mine", "status": "Approved"},
+])
+@pytest.mark.parametrize("verb", ["approve", "reject", "reopen"])
+def test_a_decision_with_unknown_fields_is_refused_whoever_sends_it(world, body, verb):
+    """docs/api.md: request bodies refuse unknown fields (422), so an identity can never be smuggled in."""
+    for user in ("tess", "ann"):
+        response = world.client.post(f"/api/v1/models/churn/versions/2/{verb}", json=body, headers=world.auth(user))
+        assert response.status_code == 422, response.text
+        unknown = sorted(set(body) - {"note"})
+        assert sorted(f["field"] for f in response.json()["fields"]) == unknown
     version = world.client.get("/api/v1/models/churn/versions/2", headers=world.auth("tess")).json()
     assert version["status"] == "PendingManualApproval" and version["created_by"] == "tess"
 

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
@@ -14,7 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from loopml.cli.server import server, tokens_app
-from tests.conftest import free_port
+from tests.conftest import start_server
 
 
 def _cli() -> typer.Typer:
@@ -54,18 +50,8 @@ def test_the_server_serves_and_stops_on_sigterm(home):
 
     with context.get_db().write() as conn:
         secret, _ = tokens.create(conn, "alice", actor="alice")
-    port = free_port()
-    code = f"from loopml.api import serve; serve('127.0.0.1', {port}, log_level='warning')"
-    proc = subprocess.Popen([sys.executable, "-c", code], env=dict(os.environ))
+    proc, base = start_server()
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
         assert httpx.get(base + "/api/v1/me").status_code == 401
         me = httpx.get(base + "/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
         assert me.status_code == 200 and me.json()["user"] == "alice"

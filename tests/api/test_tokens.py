@@ -42,9 +42,15 @@ def test_expired_and_revoked_tokens_are_refused(home):
 
 
 def test_only_admins_create_list_or_revoke_for_others(home):
+    from loopml.core import identity
+
     with context.get_db().write() as conn:
         with pytest.raises(PermissionDenied, match="admin"):
             tokens.create(conn, "bob", actor="alice")
+        with pytest.raises(PermissionDenied, match="bob has no role"):
+            tokens.create(conn, "bob", actor="bob")
+        identity.grant(conn, "root", "admin", actor="root")
+        identity.grant(conn, "bob", "viewer", actor="root")
         _, bobs = tokens.create(conn, "bob", actor="bob")
     with context.get_db().write() as conn, pytest.raises(PermissionDenied):
         tokens.revoke(conn, bobs.id, actor="alice")

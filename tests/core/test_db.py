@@ -116,3 +116,13 @@ def test_four_processes_migrating_an_empty_database_at_once(db_url: str) -> None
         assert _migrate.expected_heads() <= _migrate.applied(conn)
         assert conn.execute(sa.text("SELECT count(*) FROM audit_head")).scalar() == 1
     db.dispose()
+
+
+def test_insert_ignore_says_whether_the_row_went_in_on_every_database(any_home) -> None:
+    from loopml.core import context
+    from loopml.core.rows import insert_ignore
+    from loopml.events._tables import cursors
+
+    with context.get_db().write() as conn:
+        assert insert_ignore(conn, cursors, {"name": "probe", "seq": 1}) is True
+        assert insert_ignore(conn, cursors, {"name": "probe", "seq": 2}) is False

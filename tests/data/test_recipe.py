@@ -118,3 +118,27 @@ def test_join_refuses_duplicate_keys_and_unknown_datasets(home: Path) -> None:
         Recipe([{"op": "join", "dataset": "dupes", "on": "plan"}]).fit(churn_frame())
     with pytest.raises(NotFoundError, match="no dataset named 'ghost'"):
         Recipe([{"op": "join", "dataset": "ghost", "on": "plan"}]).fit(churn_frame())
+
+
+def test_yaml_text_that_starts_with_a_comment_is_yaml_not_a_path(tmp_path: Path) -> None:
+    text = "# fill, then scale\n- {op: impute, columns: [x], strategy: median}\n- {op: scale, columns: [x]}\n"
+    assert [s["op"] for s in Recipe.from_yaml(text).steps] == ["impute", "scale"]
+    assert Recipe.from_yaml("- {op: log, columns: [x]}").steps[0]["op"] == "log"
+    (tmp_path / "r.yaml").write_text(text)
+    assert len(Recipe.from_yaml(tmp_path / "r.yaml").steps) == 2
+    assert len(Recipe.from_yaml(str(tmp_path / "r.yaml")).steps) == 2
+    with pytest.raises(NotFoundError, match="does not exist"):
+        Recipe.from_yaml(str(tmp_path / "missing.yml"))
+
+
+def test_fit_takes_a_dataset_at_a_version(home: Path) -> None:
+    register_dataset("sales", pd.DataFrame({"x": [0.0, 10.0]}))
+    register_dataset("sales", pd.DataFrame({"x": [0.0, 100.0]}))
+    recipe = Recipe([{"op": "scale", "columns": ["x"], "method": "minmax"}]).fit("sales@1")
+    assert recipe.lineage_["fitted_on"]["version"] == 1
+    assert recipe.transform(pd.DataFrame({"x": [5.0]}))["x"].tolist() == [0.5]
+    assert Recipe([{"op": "log", "columns": ["x"]}]).fit("sales").lineage_["fitted_on"]["version"] == 2
+    with pytest.raises(ValidationError, match="NAME@VERSION"):
+        Recipe([{"op": "log", "columns": ["x"]}]).fit("sales@latest")
+    with pytest.raises(NotFoundError, match="no version 9"):
+        Recipe([{"op": "log", "columns": ["x"]}]).fit("sales@9")

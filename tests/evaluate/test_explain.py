@@ -53,7 +53,7 @@ def test_shap_sample_zero_skips(data: pd.DataFrame, xgb) -> None:
 
 
 def test_a_failing_explainer_does_not_fail_the_evaluation(data: pd.DataFrame, score_predictor) -> None:
-    frame = data.assign(score=0.5, text="x")
+    frame = data.assign(score=0.5, tags=[["x"]] * len(data))  # lists cannot be coded for the masker
     report = evaluate(score_predictor, frame, label="y", shap_sample=10, bootstrap=0)
     assert report.explanation.status == "failed" and report.explanation.reason
     assert report.metrics["accuracy"] is not None
@@ -76,3 +76,30 @@ def test_a_loaded_tree_model_gets_the_tree_explainer(tmp_path) -> None:
     assert explainer_kind(loaded) == "tree"
     result = explain(loaded, frame, sample=50, class_index=1)
     assert result.status == "ok" and result.explainer == "tree"
+
+
+def test_models_on_raw_columns_are_explained_in_those_columns(tmp_path) -> None:  # noqa: ANN001
+    from sklearn.pipeline import Pipeline
+    from xgboost import XGBClassifier
+
+    from loopml import models
+    from loopml.data import Recipe
+
+    rng = np.random.default_rng(3)
+    raw = pd.DataFrame({"age": rng.integers(18, 80, 300).astype(float), "city": rng.choice(["oslo", "rome", "lima"], 300),
+                        "member": rng.random(300) > 0.5, "noise": rng.normal(size=300)})
+    raw.loc[::10, "age"] = np.nan
+    raw.loc[::13, "city"] = None
+    y = ((raw["age"].fillna(50) > 45) ^ (raw["city"] == "rome")).astype(int)
+    recipe = Recipe([{"op": "impute", "columns": ["age"], "strategy": "median"},
+                     {"op": "impute", "columns": ["city"], "strategy": "constant", "fill_value": "none"},
+                     {"op": "onehot", "columns": ["city"]}, {"op": "cast", "types": {"member": "float"}}]).fit(raw)
+    pipe = Pipeline([("recipe", recipe.pipeline), ("xgb", XGBClassifier(n_estimators=20, max_depth=3))]).fit(raw, y)
+    models.save(pipe, tmp_path / "m", input_example=raw)
+    loaded = models.load(tmp_path / "m")
+    report = evaluate(loaded, raw.assign(y=y), label="y", shap_sample=40, bootstrap=0)
+    e = report.explanation
+    assert e.status == "ok", e.reason
+    assert e.features == ["age", "city", "member", "noise"] and set(list(e.global_importance)[:2]) == {"age", "city"}
+    rows = raw.loc[[int(i) for i in e.rows[:5]]]
+    assert np.allclose(np.sum(e.attributions[:5], axis=1) + e.base_value, pipe.predict_proba(rows)[:, 1], atol=0.05)

@@ -137,3 +137,17 @@ def test_webhook_is_rechecked_at_send_time(home, receiver, monkeypatch):
     (action,) = events.process_events()
     assert action.status == "FAILED" and "loopback" in action.result["error"]
     assert len(_Counter.hits) == 1
+
+
+def test_an_event_is_acted_on_once_on_every_database(any_home):
+    """On PostgreSQL a claim that lost to an existing row once read as won (the insert's row count is -1
+    there): the rules' cursor never advanced, old events were acted on again, and recording the outcome of
+    the phantom claim failed with NoResultFound (``make demo-team`` stopped in step 7)."""
+    events.put_rule("log-drift", ALARM, LOG, cooldown_seconds=0)
+    _alarm()
+    first = events.process_events()
+    assert [a.status for a in first] == ["SUCCEEDED"]
+    _alarm("OK")  # a later event that matches no rule: the first one must not be acted on again
+    assert events.process_events() == []
+    assert events.process_events() == []
+    assert [a.id for a in events.list_actions(rule="log-drift")] == [first[0].id]

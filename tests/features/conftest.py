@@ -53,20 +53,3 @@ def redis_store(home: Path) -> Iterator[OnlineStore]:
     if keys:
         store._client.delete(*keys)
     store.close()
-
-
-@pytest.fixture(params=["sqlite", "redis", "memory"])
-def online_store(request: pytest.FixtureRequest, home: Path) -> Iterator[OnlineStore]:
-    if request.param == "redis":
-        yield request.getfixturevalue("redis_store")
-        return
-    if request.param == "memory":
-        from loopml.features._memory_online import InMemoryOnlineStore
-
-        yield InMemoryOnlineStore()
-        return
-    from loopml.features._sqlite_online import SQLiteOnlineStore
-
-    store = SQLiteOnlineStore(home / "online-test.db")
-    yield store
-    store.close()

@@ -1,49 +1,14 @@
-"""The OnlineStore contract, run over every back end (SQLite and a real Redis server)."""
+"""Choosing the online store by URL and encoding entity keys; the store contract itself (every back end)
+is loopml.testing.online_store_contract, run by tests/contract/test_online_store.py."""
 
 from __future__ import annotations
 
 import pytest
 
 from loopml.errors import ValidationError
-from loopml.features import OnlineRow, OnlineStore, close_online_stores, open_online_store
+from loopml.features import close_online_stores, open_online_store
 from loopml.features.online import encode_key
 from tests.features.conftest import customer_group
-
-
-def test_is_an_online_store(online_store: OnlineStore) -> None:
-    assert isinstance(online_store, OnlineStore) and online_store.url
-
-
-def test_missing_keys_read_as_none(online_store: OnlineStore) -> None:
-    assert online_store.read("g", "[1]") is None
-    assert online_store.read_batch("g", ["[1]", "[2]"]) == [None, None]
-    assert online_store.read_batch("g", []) == []
-
-
-def test_newer_rows_win_and_older_never_overwrite(online_store: OnlineStore) -> None:
-    assert online_store.write_batch("g", [OnlineRow("[1]", 100, 5, '{"x":1}')]) == 1
-    assert online_store.write_batch("g", [OnlineRow("[1]", 99, 9, '{"x":0}')]) == 0  # older event
-    assert online_store.write_batch("g", [OnlineRow("[1]", 100, 4, '{"x":0}')]) == 0  # same event, older write
-    assert online_store.read("g", "[1]").values == '{"x":1}'
-    assert online_store.write_batch("g", [OnlineRow("[1]", 100, 6, '{"x":2}')]) == 1  # a correction
-    assert online_store.write_batch("g", [OnlineRow("[1]", 101, 1, '{"x":3}')]) == 1
-    assert tuple(online_store.read("g", "[1]")) == (101, 1, '{"x":3}')
-
-
-def test_batch_reads_keep_order_and_groups_are_separate(online_store: OnlineStore) -> None:
-    rows = [OnlineRow(f"[{i}]", i, 1, f'{{"x":{i}}}') for i in range(1200)]
-    assert online_store.write_batch("g", rows) == 1200
-    online_store.write_batch("h", [OnlineRow("[5]", 1, 1, '{"y":1}')])
-    keys = ["[7]", "[nope]", "[1100]", "[3]", "[7]"]
-    got = online_store.read_batch("g", keys)
-    assert [r.values if r else None for r in got] == ['{"x":7}', None, '{"x":1100}', '{"x":3}', '{"x":7}']
-    assert len(dict(online_store.scan("g"))) == 1200 and dict(online_store.scan("h"))["[5]"].values == '{"y":1}'
-
-
-def test_values_with_colons_and_unicode_survive(online_store: OnlineStore) -> None:
-    value = '{"s":"a:b:ü \\"q\\""}'
-    online_store.write_batch("g", [OnlineRow('["k:1"]', -5, 0, value)])
-    assert online_store.read("g", '["k:1"]') == (-5, 0, value)
 
 
 def test_store_is_chosen_by_url(home) -> None:

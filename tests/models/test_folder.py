@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -191,7 +192,8 @@ def _forge(folder: Path, files: dict[str, bytes], *, flavor: str, model_file: st
     (folder / models.MANIFEST).write_text(json.dumps(doc))
 
 
-@pytest.mark.parametrize("name", ["../x", "/etc/passwd", "a/b", "..", ".hidden", "a\\..\\b", "%2e%2e%2fx"])
+@pytest.mark.parametrize("name", ["../x", "/etc/passwd", "a/../x", "a//b", "a/", "./x", "..", ".hidden", "a/.git",
+                                  "a\\..\\b", "%2e%2e%2fx", "/".join(["a"] * 9)])
 def test_manifest_file_names_outside_the_folder_are_refused(tmp_path: Path, name: str) -> None:
     (tmp_path / "x").write_bytes(b"tree\n")
     folder = tmp_path / "m"
@@ -269,3 +271,38 @@ def test_xgboost_categorical_model_accepts_strings_for_category_columns(tmp_path
     assert np.array_equal(loaded.predict_proba(as_strings), model.predict_proba(frame))
     with pytest.raises(ValidationError, match="unknown categories \\['z'\\]"):
         loaded.predict(as_strings.assign(tier="z"))
+
+
+def test_a_recipe_and_xgboost_pipeline_saves_and_loads_without_trust(tmp_path: Path, mixed) -> None:
+    from sklearn.pipeline import Pipeline
+    from xgboost import XGBClassifier
+
+    from loopml.data import Recipe
+
+    frame, label = mixed
+    recipe = Recipe([{"op": "impute", "columns": ["income"], "strategy": "median"},
+                     {"op": "log", "columns": ["income"]}, {"op": "onehot", "columns": ["city"]},
+                     {"op": "cast", "types": {"member": "float"}}]).fit(frame)
+    pipe = Pipeline([("recipe", recipe.pipeline), ("xgb", XGBClassifier(n_estimators=5))]).fit(frame, label)
+    models.save(pipe, tmp_path / "m", input_example=frame)
+    assert models.check(tmp_path / "m")[1] is False
+    loaded = models.load(tmp_path / "m")
+    assert np.array_equal(loaded.predict_proba(frame), pipe.predict_proba(frame))
+
+
+class OwnScaler(TransformerMixin, BaseEstimator):
+    def fit(self, X, y=None):  # noqa: ANN001, ANN201
+        return self
+
+    def transform(self, X):  # noqa: ANN001, ANN201
+        return X * 2
+
+
+def test_a_type_outside_the_trusted_list_is_refused_at_save_not_at_load(tmp_path: Path, numeric) -> None:
+    from sklearn.pipeline import Pipeline
+
+    frame, label = numeric
+    pipe = Pipeline([("own", OwnScaler()), ("m", LogisticRegression())]).fit(frame, label)
+    with pytest.raises(UnsafeModelError, match=r"OwnScaler.*flavor='pyfunc'"):
+        models.save(pipe, tmp_path / "m", input_example=frame)
+    assert not (tmp_path / "m").exists()

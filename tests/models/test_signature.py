@@ -70,3 +70,20 @@ def test_bad_signatures_and_examples_are_refused() -> None:
         infer_signature(pd.DataFrame({"a": [1, "x"]}))
     with pytest.raises(ValidationError, match="must be a pandas DataFrame"):
         infer_signature(np.zeros((2, 2)))
+
+
+def test_numeric_frame_with_the_exact_dtypes_is_checked_in_one_pass_without_a_copy() -> None:
+    """The serving hot path (issue 16): a frame that already matches is returned as is, not rebuilt column by
+    column; anything else still goes through conversion and full reporting."""
+    numbers = pd.DataFrame(np.random.default_rng(0).normal(size=(3, 20)), columns=[f"f{i}" for i in range(20)])
+    sig = infer_signature(numbers.assign(n=[1, 2, 3], flag=[True, False, True]))
+    frame = numbers.assign(n=[4, 5, 6], flag=[False, False, True])
+    assert sig.validate(frame) is frame
+    reordered = sig.validate(frame[frame.columns[::-1]])
+    assert list(reordered.columns) == sig.names and reordered.equals(frame)
+    with pytest.raises(ValidationError, match="'f3' .* missing value"):
+        sig.validate(frame.assign(f3=[0.1, np.nan, 0.2]))
+    as_floats = sig.validate(frame.assign(n=[4.0, 5.0, 6.0]))
+    assert as_floats["n"].dtype == np.int64 and as_floats is not frame
+    with pytest.raises(ValidationError, match="expects bool"):
+        sig.validate(frame.assign(flag=[1, 0, 1]))

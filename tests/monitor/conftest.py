@@ -35,3 +35,6 @@ def clean_window() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def profile(reference: pd.DataFrame) -> tuple[dict[str, Any], dict[str, Any]]:
     return baseline(reference)
+
+
+from tests.serve.conftest import served  # noqa: E402,F401 - endpoints for the capture tests

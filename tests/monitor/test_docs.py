@@ -20,8 +20,8 @@ def test_documented_example_runs_and_prints_what_it_says(tmp_path, monkeypatch, 
 def test_docstring_examples_hold():
     import doctest
 
-    from loopml.monitor import alarms, attribution, statistics
+    from loopml.monitor import alarms, attribution, bias_drift, statistics
 
-    for module in (alarms, attribution, statistics):
+    for module in (alarms, attribution, bias_drift, statistics):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__

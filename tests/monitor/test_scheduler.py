@@ -28,7 +28,8 @@ def _monitor_schedules(count: int, *, every: float = 60.0) -> list:
 
 def test_a_due_slot_runs_once_across_ticks_and_restarts(home):
     (sched,) = _monitor_schedules(1, every=600)
-    now = clock.now() + timedelta(seconds=1)
+    # a second after the next 600 s boundary, so "30 s later" never crosses into the following slot
+    now = clock.now() + timedelta(seconds=601 - clock.now().timestamp() % 600)
     first = scheduler.tick(now=now, owner="a")
     assert [(r.schedule, r.status) for r in first.ran] == [("dq-0", "DONE")]
     assert first.ran[0].result["result"] == "insufficient_data"

@@ -136,6 +136,7 @@ def test_attribution_drift_compares_shap_rankings_of_captured_inputs(endpoint):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # a real endpoint starts here: on a busy machine that alone can take minutes
 def test_live_endpoint_metrics_feed_an_alarm_and_capture_feeds_a_monitor(endpoint, tmp_path):
     """A real endpoint with capture: invocations and p99 are sampled, captured rows are monitored."""
     import json as _json
@@ -155,6 +156,12 @@ def test_live_endpoint_metrics_feed_an_alarm_and_capture_feeds_a_monitor(endpoin
         (change,) = monitor.evaluate_alarms()
         assert change.new_state == "ALARM"
         serve.flush_capture("ep2")
+        from loopml.monitor.advice import advise
+
+        advice = advise("ep2", window="1h", target_ms=1000)  # the serving mode from this endpoint's own records
+        assert advice["traffic"]["requests"] == 20 and advice["current_mode"] == "realtime"
+        assert advice["inputs"]["service_ms"] == figures["p50_latency_ms"]
+        assert advice["recommended"] in advice["modes"] and advice["reasons"]
         b = monitor.create_baseline(_numeric(500, 1))
         monitor.create_monitoring_schedule("dq", "ep2", statistics=b.statistics_digest,
                                            constraints=b.constraints_digest, interval_seconds=3600,

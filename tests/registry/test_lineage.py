@@ -49,3 +49,26 @@ def test_model_cards_render_as_markdown_html_and_json(roles, model) -> None:
     page = registry.render_card(card, "html")
     assert page.startswith("<!doctype html>") and "Approved" in page
     assert json.loads(registry.render_card(card, "json"))["approval"]["by"] == "bob"
+
+
+def test_the_cards_bias_section_is_a_table_of_facets_and_metrics(roles) -> None:
+    import numpy as np
+
+    from loopml.evaluate import evaluate
+    from loopml.evaluate.records import save_report
+    from tests.registry.conftest import tiny_model
+
+    model, frame = tiny_model()
+    rng = np.random.default_rng(1)
+    test = frame.assign(sex=rng.choice(["F", "M"], len(frame)), y=(frame["a"] + frame["b"] > 0).astype(int))
+    digest = save_report(evaluate(model, test, label="y", sensitive=("sex",), shap_sample=0, bootstrap=0))
+    registry.register(model, "churn", evaluation_digest=digest)
+    card = registry.card("churn", 1)
+    md = registry.render_card(card, "md")
+    bias = md.split("## Bias\n\n", 1)[1].split("\n## ", 1)[0]
+    header, rule, *rows = bias.strip().splitlines()[:4]
+    assert header.startswith("| column | facet | n (facet) | n (others) | ") and "DPPL" in header
+    assert rule.startswith("|---|---|") and rows[0].startswith("| sex | F |") and rows[1].startswith("| sex | M |")
+    assert "{" not in bias and "pre_training" not in bias
+    page = registry.render_card(card, "html")
+    assert "<th>DPPL</th>" in page and "pre_training" not in page

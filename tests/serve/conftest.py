@@ -59,3 +59,13 @@ def served(home: Path):  # noqa: ANN201
 
     for item in serve.list_endpoints():
         serve.stop_endpoint(item["name"], timeout=10)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """(replica URL, router URL): a real replica process and a real router in front of it, for a module."""
+    from tests.serve.live import replica_set, router
+
+    tmp = tmp_path_factory.mktemp("live")
+    with replica_set(tmp, max_body=256 * 1024) as replicas, router(replicas, max_body=256 * 1024) as url:
+        yield replicas.replicas[0].url, url

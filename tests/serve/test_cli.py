@@ -28,6 +28,7 @@ def test_create_refuses_unapproved_version(served) -> None:  # noqa: ANN001
     assert result.exit_code != 0 and "PendingManualApproval" in str(result.exception)
 
 
+@pytest.mark.timeout(900)  # a busy machine (CPU hogs at 2x the cores) stretches it several times
 @pytest.mark.slow
 def test_transform_command_writes_parts_and_reports_json(served, tmp_path: Path) -> None:  # noqa: ANN001
     served()

@@ -53,6 +53,7 @@ def test_unapproved_model_is_refused(served, tmp_path: Path) -> None:  # noqa: A
         transform("churn:1", tmp_path / "in.csv", tmp_path / "out")
 
 
+@pytest.mark.timeout(900)  # a busy machine (CPU hogs at 2x the cores) stretches it several times
 @pytest.mark.slow
 def test_killed_job_resumes_without_redoing_finished_shards(served, tmp_path: Path, home: Path) -> None:  # noqa: ANN001
     served()
@@ -70,3 +71,18 @@ def test_killed_job_resumes_without_redoing_finished_shards(served, tmp_path: Pa
     assert sorted(parts["_row"]) == list(range(20_000))
     kept = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out").glob("part-*.parquet") if p.name in done_before}
     assert sum(kept[n] == t for n, t in done_before.items()) >= result.resumed_shards
+
+
+def test_probabilities_are_written_one_column_per_class(served, tmp_path: Path) -> None:  # noqa: ANN001
+    from loopml import registry
+    from loopml.models import load
+
+    served()
+    frame = _input(tmp_path / "in.csv", 300)
+    transform("churn@approved", tmp_path / "in.csv", tmp_path / "out", shard_rows=100, probabilities=True, fmt="csv")
+    parts = pd.concat([pd.read_csv(p) for p in sorted((tmp_path / "out").glob("part-*.csv"))]).sort_values("_row")
+    assert [c for c in parts.columns if c.startswith("probability_")] == ["probability_0", "probability_1"]
+    model = load(registry.fetch_model(registry.resolve("churn@approved"), tmp_path / "m"))
+    expected = model.predict_proba(frame[["a", "b", "c"]].astype(float))
+    assert np.allclose(parts[["probability_0", "probability_1"]].to_numpy(), expected)
+    assert (parts["prediction"].to_numpy() == expected.argmax(axis=1)).all()

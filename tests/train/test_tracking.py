@@ -83,3 +83,40 @@ def test_tracking_and_search_on_postgresql(home, pg_url, monkeypatch):
     assert tracking.get_run(a.id).metrics == {"auc": 0.85}
     assert [r.id for r in tracking.search_runs("metrics.auc > 0.8 and params.max_depth = 6")] == [a.id]
     reset_settings()
+
+
+def _sortable_runs() -> dict[str, str]:
+    from loopml import train
+
+    ids = {}
+    for name, auc, alpha in (("a", 0.81, 0.1), ("b", None, 10.0), ("c", 0.93, 2.0), ("d", 0.85, "auto")):
+        run = train.create_run("sorting", name=name, params={"alpha": alpha})
+        if auc is not None:
+            train.log_metrics(run.id, {"validation:auc": auc}, step=0)
+        ids[name] = run.id
+    train.create_run("sorting", name="trial", parent_id=ids["a"])
+    return ids
+
+
+def test_runs_sort_by_a_metric_or_a_parameter_with_missing_values_last(any_home):
+    from loopml import train
+
+    _sortable_runs()
+    names = lambda runs: [r.name for r in runs]  # noqa: E731
+    assert names(train.list_runs(experiment="sorting", top_level=True, order_by="metrics.validation:auc DESC")) \
+        == ["c", "d", "a", "b"]
+    assert names(train.list_runs(experiment="sorting", top_level=True, order_by="metrics.validation:auc")) \
+        == ["a", "d", "c", "b"]
+    assert names(train.list_runs(experiment="sorting", top_level=True, order_by="params.alpha ASC")) \
+        == ["a", "c", "b", "d"]  # numbers as numbers (2 < 10), then text
+    assert names(train.search_runs("metrics.validation:auc > 0.8", top_level=True, order_by="name DESC")) \
+        == ["d", "c", "a"]
+    assert "trial" in names(train.list_runs(experiment="sorting"))
+
+
+@pytest.mark.parametrize("bad", ["metrics.", "secret_column", "name sideways", "params.a; drop table runs"])
+def test_an_unknown_order_says_what_is_allowed(home, bad):
+    from loopml import train
+
+    with pytest.raises(ValidationError, match="order runs by"):
+        train.list_runs(order_by=bad)

@@ -29,10 +29,9 @@ def test_every_asset_is_served_without_a_token_with_its_type(client, name):
 
 
 def test_the_shell_loads_only_its_own_modules(client):
-    html = client.get("/").text if client.get("/").status_code == 200 else ""
-    html = html or client.get("/ui/index.html").text
+    html = client.get("/ui/index.html").text
     for ref in re.findall(r'(?:src|href)="([^"#]+)"', html):
-        assert ref.startswith("/ui/") and (STATIC / ref.removeprefix("/ui/")).is_file(), ref
+        assert ref.startswith("/ui/") and client.get(ref).status_code == 200, ref
     for js in STATIC.glob("*.js"):
         for imported in re.findall(r'from "\./([^"]+)"', js.read_text()):
             assert (STATIC / imported).is_file(), (js.name, imported)
@@ -51,8 +50,10 @@ def test_every_api_path_the_ui_calls_is_a_route():
     templates = {re.sub(r"\{[^}]+\}", "X", path) for _, path in policy.POLICY}
     calls = set()
     for js in STATIC.glob("*.js"):
-        for call in re.findall(r'api\(`([^`]+)`|api\("([^"]+)"', js.read_text()):
+        for call in re.findall(r'(?:api|everything)\(`([^`]+)`|(?:api|everything)\("([^"]+)"', js.read_text()):
             path = (call[0] or call[1]).split("?")[0]
+            if path.startswith("${"):
+                continue  # a path built from one checked here (the artifact browser's base)
             calls.add(policy.PREFIX + re.sub(r"\$\{[^}]+\}", "X", path))
     def matches(call: str, template: str) -> bool:
         a, b = call.split("/"), template.split("/")

@@ -8,8 +8,10 @@ from fastapi import Path, Query
 from fastapi.encoders import jsonable_encoder
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
-#: Names in paths: letters, digits, '-', '_', '.', not starting with a dot (so never '..').
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}$"
+from loopml.core import names
+
+#: Names in paths follow the one rule for names (:mod:`loopml.core.names`): never '.', '..' or a look-alike.
+NAME_PATTERN = names.PATTERN
 ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
 
 Name = Annotated[str, Path(pattern=NAME_PATTERN, max_length=200)]
@@ -60,4 +62,5 @@ def sliced(items: list[Any], *, limit: int, offset: int) -> Page:
 
 def one(item: Any) -> dict[str, Any]:
     """A stage object as a JSON-safe dict."""
-    return jsonable_encoder(getattr(item, "to_dict", lambda: item)())
+    encoded: dict[str, Any] = jsonable_encoder(getattr(item, "to_dict", lambda: item)())
+    return encoded

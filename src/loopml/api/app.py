@@ -4,32 +4,45 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from fastapi import Depends, FastAPI
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from loopml.api import _errors, policy
-from loopml.api._middleware import GuardMiddleware
-from loopml.api.auth import AuthMiddleware, authorize
-from loopml.api.routes import data, endpoints, governance, models, monitoring, pipelines, runs
-from loopml.core import context
+from loopml.api import _errors, _openapi, policy
+from loopml.api._middleware import GuardMiddleware, HostMiddleware
+from loopml.api._sagemaker import SageMakerRuntime
+from loopml.api.auth import AuthMiddleware, PolicyRoute, authorize
+from loopml.api.routes import (
+    artifacts,
+    charts,
+    data,
+    endpoints,
+    governance,
+    models,
+    monitoring,
+    pipelines,
+    runs,
+    series,
+    views,
+)
+from loopml.core import context, fragments
 
 DEFAULT_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
 def _add_api_routes(app: FastAPI) -> None:
-    """Mount every stage router's routes under the API prefix, each guarded by :func:`authorize`.
+    """Mount every stage router's routes under the API prefix, each a :class:`PolicyRoute` (policy first).
 
     Routes are added one by one (not ``include_router``) so ``app.routes`` lists each with its full path, which
     the policy lookup and the route-coverage test rely on.
     """
-    for module in (governance, models, pipelines, runs, endpoints, monitoring, data):
+    for module in (governance, models, pipelines, runs, endpoints, monitoring, data, views, charts, artifacts,
+                   series):
         for route in module.router.routes:
             assert isinstance(route, APIRoute)
             app.router.add_api_route(
-                policy.PREFIX + route.path, route.endpoint, methods=sorted(route.methods), name=route.name,
+                policy.PREFIX + route.path, route.endpoint, methods=sorted(route.methods or ()), name=route.name,
                 response_model=route.response_model, status_code=route.status_code, summary=route.summary,
                 tags=list(route.tags), response_class=route.response_class, dependencies=[Depends(authorize)])
 
@@ -54,9 +67,18 @@ def _public_routes(app: FastAPI) -> None:
     def index() -> RedirectResponse:
         return RedirectResponse("/ui/index.html")
 
+    @app.get("/ui", include_in_schema=False)
+    def ui() -> RedirectResponse:
+        return RedirectResponse("/ui/index.html")
+
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> FileResponse:
         return FileResponse(f"{_ui_folder()}/favicon.svg", media_type="image/svg+xml")
+
+
+def _fragments_css(request: Request) -> Response:
+    """The stylesheet of the HTML views (it lives with the renderers, in ``loopml.core``)."""
+    return Response(fragments.css(), media_type="text/css")
 
 
 def create_app(*, single_user: bool = False, allowed_hosts: Iterable[str] = ()) -> FastAPI:
@@ -74,12 +96,16 @@ def create_app(*, single_user: bool = False, allowed_hosts: Iterable[str] = ()) 
 
     app = FastAPI(title="loopml control plane", version=__version__, docs_url=None, redoc_url=None, redirect_slashes=False,
                   description="The governed ML loop over HTTP. Every route needs 'Authorization: Bearer <token>'.")
+    app.router.route_class = PolicyRoute  # every API route, including ones added later, checks the policy first
     _errors.install(app)
     _add_api_routes(app)
     _public_routes(app)
+    app.add_route("/ui/fragments.css", _fragments_css, include_in_schema=False)
     app.mount("/ui", StaticFiles(directory=_ui_folder(), html=True), name="ui")
+    app.add_middleware(SageMakerRuntime)  # POST /endpoints/{name}/invocations for AWS SDKs (after authentication)
     app.add_middleware(AuthMiddleware, single_user=single_user)
     app.add_middleware(GuardMiddleware)
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=[*DEFAULT_HOSTS, *allowed_hosts])
+    app.add_middleware(HostMiddleware, allowed_hosts=[*DEFAULT_HOSTS, *allowed_hosts])
     app.state.single_user = single_user
+    app.openapi = lambda: _openapi.document(app)  # type: ignore[method-assign]
     return app

@@ -1,24 +1,30 @@
-"""Who is calling: bearer-token authentication (an ASGI middleware) and route authorization (a dependency).
+"""Who is calling: bearer-token authentication (an ASGI middleware) and route authorization.
 
 Authentication runs before routing, for every path that is not public, whatever the method: a request with
 no valid ``Authorization: Bearer`` token gets 401 even for a path that does not exist. Cookies are never
 read, so a cross-site form post carries no identity (no CSRF). In single-user mode (loopback only) the
 OS user is the identity and requests from other addresses are refused.
+
+Authorization runs once a route matched and before anything of the route runs: :class:`PolicyRoute` checks
+the policy table before the body is parsed, parameters are validated or the route looks anything up, so a
+refused caller gets 403 whether or not the object exists (no existence oracle) and whatever it sent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 import anyio
-from fastapi import Request
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from loopml.api import policy
+from loopml.api import _sagemaker, policy
 from loopml.api._errors import error_response
-from loopml.core import context, identity, tokens
+from loopml.core import context, identity, sigv4, tokens
 from loopml.errors import AuthenticationError, LoopmlError, PermissionDenied
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -33,10 +39,18 @@ class Principal:
     token_id: str | None = None
 
 
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
 def _bearer(scope: Scope) -> str:
     for key, value in scope.get("headers", ()):
         if key == b"authorization":
-            scheme, _, secret = value.decode("latin-1").partition(" ")
+            header: str = value.decode("latin-1")
+            scheme, _, secret = header.partition(" ")
             if scheme.lower() == "bearer" and secret.strip():
                 return secret.strip()
             break
@@ -51,7 +65,7 @@ def _principal_for(secret: str) -> Principal:
 
 
 def _local_principal() -> Principal:
-    user = context.current_user()
+    user = context.claimed_user()
     with context.get_db().read() as conn:
         return Principal(user, identity.roles_of(conn, user))
 
@@ -85,6 +99,9 @@ class AuthMiddleware:
         if policy.is_public(path):
             await self.app(scope, receive, send)
             return
+        if sigv4.is_sigv4(_header(scope, b"authorization")):  # an AWS SDK: a key pair from 'tokens create --aws'
+            await _sagemaker.authenticated(self.app, scope, receive, send)
+            return
         try:
             principal = await anyio.to_thread.run_sync(self._authenticate, scope)
         except LoopmlError as exc:
@@ -111,18 +128,42 @@ def principal(request: Request) -> Principal:
     return found
 
 
-def authorize(request: Request) -> Principal:
-    """Router dependency: refuse unless the matched route has a policy and the caller holds one of its roles."""
-    caller = principal(request)
-    route = request.scope.get("route")
-    template = getattr(route, "path", "")
-    rule = policy.rule_for(request.method, template)
+def check(caller: Principal, method: str, template: str) -> Principal:
+    """Refuse unless the route ``(method, template)`` has a policy that admits the caller's roles.
+
+    Raises:
+        PermissionDenied: no policy for the route, or the caller holds none of its roles (or no role at all).
+    """
+    rule = policy.rule_for(method, template)
     if rule is None:
-        raise PermissionDenied(f"{request.method} {template} has no authorization policy, so it is refused; "
+        raise PermissionDenied(f"{method} {template} has no authorization policy, so it is refused; "
                                "add it to loopml.api.policy.POLICY")
-    if not caller.roles & rule.roles:
+    if not rule.admits(caller.roles):
+        held = sorted(caller.roles) or "no role"
         raise PermissionDenied(
-            f"{caller.user} may not {request.method} {template}: it needs one of the roles "
-            f"{sorted(rule.roles)} and {caller.user} has {sorted(caller.roles)}; an admin can grant one with "
-            f"'loopml users grant {caller.user} ROLE'", user=caller.user)
+            f"{caller.user} may not {method} {template}: it needs one of the roles {sorted(rule.roles)} and "
+            f"{caller.user} has {held}; an admin can grant one with 'loopml users grant {caller.user} ROLE'",
+            user=caller.user)
     return caller
+
+
+def authorize(request: Request) -> Principal:
+    """Route dependency: the caller, once the matched route's policy admits it (see :func:`check`)."""
+    route = request.scope.get("route")
+    return check(principal(request), request.method, getattr(route, "path", ""))
+
+
+class PolicyRoute(APIRoute):
+    """An API route whose policy is checked before its body is read, its parameters validated or its handler run."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        template = self.path
+        if policy.is_public(template):
+            return handler
+
+        async def guarded(request: Request) -> Response:
+            check(principal(request), request.method, template)
+            return await handler(request)
+
+        return guarded

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.markup import escape
+from rich.text import Text
 
-from loopml.cli._render import ago, console, print_json
+from loopml.cli._render import ago, bold, console, line, print_json, print_table, red
 
-app = typer.Typer(help="Datasets: register files or queries, list versions, profile, and query with SQL.",
-                  no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 _JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
 _VERSION = typer.Option(None, "--version", "-v", help="Version number (default: the latest).")
@@ -50,7 +49,7 @@ def list_cmd(json_out: bool = _JSON) -> None:
     for i in infos:
         table.add_row(i.name, str(i.version), str(i.rows), str(len(i.schema)), i.format, ago(i.created_at),
                       i.created_by)
-    console.print(table)
+    print_table(table)
 
 
 @app.command("show")
@@ -63,16 +62,16 @@ def show(name: str = typer.Argument(..., help="Dataset name."), version: int | N
     if json_out:
         print_json(info.to_dict())
         return
-    console.print(f"[bold]{info.ref}[/bold]  {escape(info.description or '')}")
-    console.print(escape(f"  {info.rows} rows from {info.format} {info.source or info.sql or ''}"), highlight=False)
+    console.print(line(bold(info.ref), f"  {info.description or ''}"))
+    console.print(f"  {info.rows} rows from {info.format} {info.source or info.sql or ''}")
     console.print(f"  content {info.content_hash}  artifact {info.sha256} ({info.size} bytes)")
     console.print(f"  registered {ago(info.created_at)} by {info.created_by}")
     for col in info.schema:
         cats = f"  [{', '.join(col.categories[:8])}]" if col.categories else ""
-        console.print(escape(f"  - {col.name}: {col.logical_type}{'?' if col.nullable else ''}{cats}"),
+        console.print(f"  - {col.name}: {col.logical_type}{'?' if col.nullable else ''}{cats}",
                       highlight=False)
     if info.lineage:
-        console.print(escape(f"  lineage: {info.lineage}"), highlight=False)
+        console.print(f"  lineage: {info.lineage}")
 
 
 @app.command("versions")
@@ -89,7 +88,7 @@ def versions(name: str = typer.Argument(..., help="Dataset name."), json_out: bo
     table = Table("version", "rows", "content", "format", "registered", "by", box=None)
     for i in infos:
         table.add_row(str(i.version), str(i.rows), i.content_hash[:12], i.format, ago(i.created_at), i.created_by)
-    console.print(table)
+    print_table(table)
 
 
 @app.command("profile")
@@ -100,23 +99,26 @@ def profile_cmd(
     json_out: bool = _JSON,
 ) -> None:
     """Profile a dataset version: per-column statistics and warnings."""
+    from loopml.core import userfiles
     from loopml.data import get_dataset, load_dataset, profile, profile_html
 
+    if html is not None:
+        userfiles.output_file(html, "HTML report")
     info = get_dataset(name, version)
     report = profile(load_dataset(info.name, info.version))
     if html is not None:
-        html.write_text(profile_html(report, title=f"Profile of {info.ref}"), encoding="utf-8")
+        userfiles.write_text(html, profile_html(report, title=f"Profile of {info.ref}"), "HTML report")
     if json_out:
         print_json(report)
         return
-    console.print(f"[bold]{info.ref}[/bold]: {report['rows']} rows, {report['duplicate_rows']} duplicate rows")
+    console.print(line(bold(info.ref), f": {report['rows']} rows, {report['duplicate_rows']} duplicate rows"))
     for col in report["columns"]:
         console.print(f"  - {col['name']}: {col['logical_type']}, {col['missing_rate']:.1%} missing, "
-                      f"{col['distinct']} distinct", highlight=False)
+                      f"{col['distinct']} distinct")
     for warning in report["warnings"]:
-        console.print(f"  [yellow]warning[/yellow] {escape(warning['message'])}", highlight=False)
+        console.print(line("  ", Text("warning", style="yellow"), f" {warning['message']}"))
     if html is not None:
-        console.print(f"  report written to {html}")
+        console.print(f"  report written to {str(html)}")
 
 
 @app.command("sql")
@@ -136,8 +138,8 @@ def sql_cmd(query: str = typer.Argument(..., help="A DuckDB SELECT naming datase
         return
     table = Table(*[str(c) for c in frame.columns], box=None)
     for row in json.loads(frame.to_json(orient="values", date_format="iso")):
-        table.add_row(*("-" if v is None else escape(str(v)) for v in row))
-    console.print(table)
+        table.add_row(*("-" if v is None else str(v) for v in row))
+    print_table(table)
 
 
 @app.command("leakage")
@@ -158,8 +160,7 @@ def leakage_cmd(
     if json_out:
         print_json(report.to_dict())
         return
-    console.print(f"[bold]{info.ref}[/bold] target {target} ({report.task}, {report.metric}): "
-                  f"{len(report.flagged)} flagged")
+    console.print(line(bold(info.ref), f" target {target} ({report.task}, {report.metric}): "
+                       f"{len(report.flagged)} flagged"))
     for finding in report.findings:
-        console.print(f"  [red]{escape(finding.feature)}[/red] {finding.kind}: {escape(finding.reason)}",
-                      highlight=False)
+        console.print(line("  ", red(finding.feature), f" {finding.kind}: {finding.reason}"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from loopml.cli._render import console
+from loopml.cli._render import bold, console
 
 
 def demo() -> None:
@@ -24,17 +24,22 @@ def demo() -> None:
         if event == "execution":
             progress.pop().stop()
 
-    result = run_loop(say=lambda text: console.print(text, highlight=False), on_event=on_event)
-    console.print("\n[bold]The path the loop took[/bold]")
-    for n, line in enumerate(result["path"], 1):
-        console.print(f"  {n:>2}. {line}", highlight=False)
-    console.print(f"\n[bold]Lineage of the model now serving ({result['serving']})[/bold]")
+    def say(text: str) -> None:  # a stage's heading is bold, its details (indented) are not
+        console.print(text if text.startswith(" ") else bold(text))
+
+    result = run_loop(say=say, on_event=on_event)
+    console.print()
+    console.print(bold("The path the loop took"))
+    for n, step in enumerate(result["path"], 1):
+        console.print(f"  {n:>2}. {step}")
+    console.print()
+    console.print(bold(f"Lineage of the model now serving ({result['serving']})"))
     lineage_model(result["serving"], json_out=False)
     home = context.get_settings().home
     console.print(f"\nfinished in {result['seconds']:.0f} s; everything is in {home}. Explore:")
-    console.print(f"  export LOOPML_HOME={home}", highlight=False)
+    console.print(f"  export LOOPML_HOME={home}")
     for command in ("loopml model list churn", f"loopml lineage model {result['serving']}",
                     f"loopml model card {result['serving']}", "loopml pipeline list",
                     "loopml monitor executions", "loopml alarms list", "loopml audit log", "loopml audit verify",
                     "loopml server --single-user   # the web UI at http://127.0.0.1:8080/ui"):
-        console.print(f"  {command}", highlight=False)
+        console.print(f"  {command}")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
 import typer
 
-from loopml.cli._render import ago, console, print_json
+from loopml.cli._render import ago, bold, console, done, line, print_json, print_table
 
-app = typer.Typer(help="Feature groups: definitions, online values and materialization.", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 _JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
@@ -29,10 +30,10 @@ def list_groups(json_out: bool = _JSON) -> None:
         g = info.group
         table.add_row(g.name, str(info.version), ", ".join(g.key_names), str(len(g.features)),
                       "-" if g.ttl is None else str(g.ttl), g.owner or "-", ago(info.created_at))
-    console.print(table)
+    print_table(table)
 
 
-@app.command("describe")
+@app.command("show")
 def describe(name: str = typer.Argument(..., help="Feature group name."), json_out: bool = _JSON) -> None:
     """Show a feature group's definition, what was ingested, and watermarks per online store."""
     from loopml.features import describe_feature_group
@@ -42,13 +43,16 @@ def describe(name: str = typer.Argument(..., help="Feature group name."), json_o
         print_json(stats.to_dict())
         return
     g = stats.info.group
-    console.print(f"[bold]{g.name}[/bold] v{stats.info.version}  {g.description}")
+    console.print(line(bold(g.name), f" v{stats.info.version}  {g.description}"))
     console.print(f"  keys: {g.entity_keys}  event time: {g.event_time}  ttl: {g.ttl or '-'}  owner: {g.owner or '-'}")
     for feature, kind in g.features.items():
         console.print(f"  - {feature}: {kind}")
     console.print(f"  offline: {stats.offline_rows} rows in {stats.ingests} ingests, last {ago(stats.last_ingest_at)}")
     for store, mark in stats.watermarks.items():
         console.print(f"  online {store}: materialized up to {ago(mark)}")
+
+
+app.command("describe", hidden=True, help="Same as 'loopml features show'.")(describe)
 
 
 @app.command("get")
@@ -65,14 +69,16 @@ def get(
     from loopml.features.online import parse_entity
 
     group = get_feature_group(name).group
-    rows = get_online_features(group, [parse_entity(group, e) for e in entity], feature or None)
+    # a list of entity ids gives a list of records, one per entity
+    rows = cast(list[dict[str, Any]],
+                get_online_features(group, [parse_entity(group, e) for e in entity], feature or None))
     if json_out:
         print_json(rows)
         return
     table = Table(*rows[0].keys(), box=None)
     for row in rows:
         table.add_row(*("-" if v is None else str(v) for v in row.values()))
-    console.print(table)
+    print_table(table)
 
 
 @app.command("ingest")
@@ -120,16 +126,11 @@ def materialize(
 
 
 @app.command("register")
-def register(target: str = typer.Argument(..., help="MODULE:NAME of a FeatureGroup, e.g. myproj.features:customer")) -> None:
+def register(target: str = typer.Argument(..., help="MODULE:NAME of a FeatureGroup, e.g. myproj.features:customer"),
+             json_out: bool = _JSON) -> None:
     """Register a feature group defined in Python (a new version if its definition changed)."""
-    import importlib
+    from loopml.features import register_feature_group
 
-    from loopml.errors import ValidationError
-    from loopml.features import FeatureGroup, register_feature_group
-
-    module, _, attr = target.partition(":")
-    obj = getattr(importlib.import_module(module), attr, None) if attr else None
-    if not isinstance(obj, FeatureGroup):
-        raise ValidationError(f"{target!r} is not a FeatureGroup; pass MODULE:NAME of a FeatureGroup object")
-    info = register_feature_group(obj)
-    console.print(f"registered {info.name} v{info.version} ({info.definition_hash[:12]})")
+    info = register_feature_group(target)
+    done(json_out, {"name": info.name, "version": info.version, "definition_hash": info.definition_hash},
+         f"registered {info.name} v{info.version} ({info.definition_hash[:12]})")

@@ -5,12 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import typer
+from rich.text import Text
 
-from loopml.cli._render import ago, console, print_json, styled
+from loopml.cli._render import ago, bold, console, line, print_json, print_table, red, styled
 
-app = typer.Typer(help="Run pipelines and inspect their executions.", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, add_completion=False)
 
-_EXECUTOR = typer.Option("local", "--executor", "-e", help="local (worker processes) or inline (this process).")
+_EXECUTOR = typer.Option(
+    None, "--executor", "-e",
+    help="local (worker processes here), inline (this process) or ray (a Ray task per step on the cluster "
+         "named by LOOPML_CLUSTER). Default: ray when a cluster is set, else local.")
 
 
 def _parse_params(items: list[str]) -> dict[str, str]:
@@ -71,7 +75,7 @@ def _run_with_progress(fn: Any, *args: Any, **kwargs: Any) -> Any:
 def run(
     target: str = typer.Argument(..., help="MODULE:PIPELINE or path/to/file.py:PIPELINE"),
     param: list[str] = typer.Option([], "--param", "-p", help="Override a parameter: -p name=value (repeatable)."),
-    executor: str = _EXECUTOR,
+    executor: str | None = _EXECUTOR,
     no_cache: bool = typer.Option(False, "--no-cache", help="Re-run every step even if an identical result exists."),
     json_out: bool = typer.Option(False, "--json", help="Print the finished execution as JSON."),
 ) -> None:
@@ -91,7 +95,7 @@ def run(
 @app.command("resume")
 def resume(
     execution_id: str = typer.Argument(..., help="The execution to finish (see 'loopml pipeline list')."),
-    executor: str = _EXECUTOR,
+    executor: str | None = _EXECUTOR,
     json_out: bool = typer.Option(False, "--json", help="Print the finished execution as JSON."),
 ) -> None:
     """Finish an execution whose orchestrator died; only steps that had not succeeded run again."""
@@ -126,7 +130,7 @@ def list_(
     table = Table("execution", "pipeline", "status", "started", "by", box=None, header_style="bold")
     for row in rows:
         table.add_row(row["id"], row["name"], styled(row["status"]), ago(row["started_at"]), row["created_by"])
-    console.print(table)
+    print_table(table)
 
 
 @app.command("show")
@@ -150,7 +154,7 @@ def _summary(info: Any, *, logs: bool = False) -> None:
 
     code = info.code or {}
     commit = (code.get("commit") or "no git")[:12] + (" (dirty)" if code.get("dirty") else "")
-    console.print(f"[bold]{info.name}[/bold] {info.id}  {styled(info.status)}  code {commit}  params {info.params}",
+    console.print(line(bold(info.name), f" {info.id}  ", styled(info.status), f"  code {commit}  params {info.params}"),
                   highlight=False)
     children: dict[str, list[Any]] = {}
     for step in info.steps:
@@ -163,13 +167,13 @@ def _summary(info: Any, *, logs: bool = False) -> None:
         ms = f"{step.duration_ms:.0f} ms" if step.duration_ms is not None else ""
         extra = f" ← {', '.join(step.upstream)}" if len(step.upstream) > 1 else ""
         out = f" → {step.output_digest[:19]}…" if step.output_digest else ""
-        branch = node.add(f"{step.step}  {styled(step.status)}{' (cache hit)' if step.cache_hit else ''}"
-                          f"  {ms}{out}{extra}")
+        branch = node.add(line(f"{step.step}  ", styled(step.status), f"{' (cache hit)' if step.cache_hit else ''}"
+                          f"  {ms}{out}{extra}"))
         if step.error and step.status in ("FAILED", "SKIPPED"):
-            branch.add(f"[red]{step.error.strip().splitlines()[-1]}[/red]" if step.status == "FAILED"
-                       else f"[dim]{step.error}[/dim]")
+            branch.add(red(step.error.strip().splitlines()[-1]) if step.status == "FAILED"
+                       else Text(step.error, style="dim"))
         if logs and step.logs:
-            branch.add(f"[dim]{step.logs.strip()[-2000:]}[/dim]")
+            branch.add(Text(step.logs.strip()[-2000:], style="dim"))
         for child in children.get(step.step, []):
             add(branch, child)
 
@@ -177,13 +181,16 @@ def _summary(info: Any, *, logs: bool = False) -> None:
         add(tree, root)
     console.print(tree)
     if info.error:
-        console.print(f"[red]error:[/red] {info.error}", highlight=False)
+        console.print(line(red("error:"), f" {info.error}"))
 
 
 @app.command("reap")
-def reap() -> None:
+def reap(json_out: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """Mark executions whose orchestrator died (lease lapsed) as FAILED(worker_lost)."""
     from loopml.pipelines import reap as reap_executions
 
     lost = reap_executions()
+    if json_out:
+        print_json({"reaped": list(lost)})
+        return
     console.print(f"{len(lost)} lost executions marked FAILED" + (f": {', '.join(lost)}" if lost else ""))

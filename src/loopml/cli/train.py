@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from loopml.cli._render import ago, console, print_json, styled
+from loopml.cli._progress import JobWatch, TrialTable
+from loopml.cli._render import ago, bold, console, done, line, print_json, print_table, red, styled
 
-app = typer.Typer(help="Training jobs: run a script or a built-in algorithm, resume, interrupt.",
-                  no_args_is_help=True)
-runs_app = typer.Typer(help="Tracked runs: list, show, compare, search, metric history.", no_args_is_help=True)
-tune_app = typer.Typer(help="Hyperparameter tuning on Optuna; every trial is a tracked training job.",
-                       no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, add_completion=False)
+runs_app = typer.Typer(no_args_is_help=True, add_completion=False)
+tune_app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 _JSON = typer.Option(False, "--json", help="Print as JSON.")
 
@@ -33,7 +33,7 @@ def _show(run: Any, json_out: bool) -> None:
     if json_out:
         print_json(run.to_dict())
         return
-    console.print(f"[bold]{run.id}[/bold]  {styled(run.status)}  {run.kind}  experiment={run.experiment}")
+    console.print(line(bold(run.id), "  ", styled(run.status), f"  {run.kind}  experiment={run.experiment}"))
     if run.status_reason:
         console.print(f"  reason: {run.status_reason}")
     console.print(f"  statuses: {' -> '.join(run.statuses)}")
@@ -42,7 +42,7 @@ def _show(run: Any, json_out: bool) -> None:
     console.print(f"  model: {run.model_digest or '-'}  compute {run.compute_seconds:.1f} s, "
                   f"lost to interruptions {run.interrupted_seconds:.1f} s")
     if run.error:
-        console.print(f"[red]{run.error}[/red]")
+        console.print(red(run.error))
 
 
 @app.command("run")
@@ -70,9 +70,10 @@ def run_(
     if target:
         hps["target"] = target
     definitions = [{"Name": k, "Regex": v} for k, v in _pairs(metric, "metric").items()]
-    run = jobs.run(script, algorithm=algorithm, channels=channels, hyperparameters=hps, experiment=experiment,
-                   max_runtime=max_runtime, max_wait=max_wait, max_restarts=max_restarts,
-                   metric_definitions=definitions, stream=not json_out)
+    with JobWatch("training") as watch:
+        run = jobs.run(script, algorithm=algorithm, channels=channels, hyperparameters=hps, experiment=experiment,
+                       max_runtime=max_runtime, max_wait=max_wait, max_restarts=max_restarts,
+                       metric_definitions=definitions, stream=not json_out, should_stop=watch)
     _show(run, json_out)
     raise typer.Exit(0 if run.status == "COMPLETED" else 1)
 
@@ -82,17 +83,20 @@ def resume(run_id: str = typer.Argument(..., help="An INTERRUPTED run."), json_o
     """Continue an interrupted job from its last verified checkpoint."""
     from loopml.train import jobs
 
-    run = jobs.resume(run_id, stream=not json_out)
+    with JobWatch("resuming") as watch:
+        run = jobs.resume(run_id, stream=not json_out, should_stop=watch)
     _show(run, json_out)
     raise typer.Exit(0 if run.status == "COMPLETED" else 1)
 
 
 @app.command("interrupt")
-def interrupt(run_id: str = typer.Argument(..., help="A running job.")) -> None:
+def interrupt(run_id: str = typer.Argument(..., help="A running job."), json_out: bool = _JSON) -> None:
     """Ask a running job to checkpoint and stop (it becomes INTERRUPTED, resumable)."""
     from loopml.train import jobs
 
-    console.print("signalled" if jobs.interrupt(run_id) else f"{run_id} is not running")
+    signalled = jobs.interrupt(run_id)
+    done(json_out, {"run_id": run_id, "signalled": signalled},
+         f"signalled {run_id}; it checkpoints and stops" if signalled else f"{run_id} is not running")
 
 
 @app.command("algorithms")
@@ -105,7 +109,7 @@ def algorithms(json_out: bool = _JSON) -> None:
         print_json(items)
         return
     for item in items:
-        console.print(f"[bold]{item['name']}[/bold] ({', '.join(item['tasks'])}) — {item['description']}")
+        console.print(line(bold(item['name']), f" ({', '.join(item['tasks'])}) — {item['description']}"))
         for h in item["hyperparameters"]:
             console.print(f"    {h['name']}: {h['type']} = {h['default']!r}  {h['help']}")
 
@@ -120,7 +124,7 @@ def _table(runs: list[Any], json_out: bool) -> None:
     for r in runs:
         metrics = ", ".join(f"{k}={v:.4g}" for k, v in r.metrics.items() if v is not None)
         table.add_row(r.id, r.experiment, r.kind, styled(r.status), metrics[:70], ago(r.created_at))
-    console.print(table)
+    print_table(table)
 
 
 @runs_app.command("list")
@@ -163,7 +167,7 @@ def compare(run_ids: list[str], json_out: bool = _JSON) -> None:
     for section in ("params", "metrics"):
         for key, values in table_data[section].items():
             table.add_row(f"{section}.{key}", *["-" if v is None else str(v) for v in values])
-    console.print(table)
+    print_table(table)
 
 
 @runs_app.command("search")
@@ -191,25 +195,6 @@ def metrics(run_id: str, key: str, json_out: bool = _JSON) -> None:
         console.print(f"{p.step}\t{p.value}")
 
 
-def _space(items: list[str]) -> dict[str, Any]:
-    """``max_depth=int:2:8``, ``eta=float:0.01:0.3:log``, ``booster=cat:gbtree,dart``."""
-    from loopml.train.tuning import Categorical, Float, Int
-
-    out: dict[str, Any] = {}
-    for name, spec in _pairs(items, "search dimension").items():
-        kind, _, rest = spec.partition(":")
-        parts = rest.split(":")
-        if kind == "int":
-            out[name] = Int(int(parts[0]), int(parts[1]), log="log" in parts[2:])
-        elif kind == "float":
-            out[name] = Float(float(parts[0]), float(parts[1]), log="log" in parts[2:])
-        elif kind == "cat":
-            out[name] = Categorical(tuple(rest.split(",")))
-        else:
-            raise typer.BadParameter(f"{name}={spec}: use int:LOW:HIGH[:log], float:LOW:HIGH[:log] or cat:A,B")
-    return out
-
-
 @tune_app.command("run")
 def tune_run(
     script: Path = typer.Argument(None, help="A training script; or use --algorithm."),
@@ -230,20 +215,24 @@ def tune_run(
     json_out: bool = _JSON,
 ) -> None:
     """Tune hyperparameters; prints the trial table and the best trial."""
-    from loopml.train.tuning import tune
+    from loopml.train.tuning import parse_space, tune
 
     hps: dict[str, Any] = _pairs(hp, "hyperparameter")
     if target:
         hps["target"] = target
     channels = {k: v for k, v in (("train", train), ("validation", validation)) if v}
-    result = tune(_space(space), objective=objective, direction=direction, script=str(script) if script else None,
-                  algorithm=algorithm, channels=channels, hyperparameters=hps, max_trials=max_trials,
-                  max_parallel=max_parallel, sampler=sampler, pruner=None if pruner == "none" else pruner,
-                  early_stopping_trials=early_stop, warm_start_from=warm_start)
+    dimensions = parse_space(space)
+    table = TrialTable(list(dimensions), objective, direction)
+    with table if not json_out else nullcontext():
+        result = tune(dimensions, objective=objective, direction=direction, script=str(script) if script else None,
+                      algorithm=algorithm, channels=channels, hyperparameters=hps, max_trials=max_trials,
+                      max_parallel=max_parallel, sampler=sampler, pruner=None if pruner == "none" else pruner,
+                      early_stopping_trials=early_stop, warm_start_from=warm_start,
+                      on_trial=None if json_out else table)
     if json_out:
         print_json(result.__dict__)
         return
-    for row in result.trials:
-        console.print(json.dumps(row, default=str))
-    console.print(f"[bold]best[/bold] {result.best_run_id} {objective}={result.best_value} {result.best_params} "
-                  f"model={result.best_model_digest}")
+    print_table(table.table())
+    console.print(line(bold("best"), f" trial run {result.best_run_id}: {objective}={result.best_value} "
+                       f"{result.best_params}; tuning run {result.run_id}"
+                       + (" (stopped early)" if result.stopped_early else "")))

@@ -1,4 +1,5 @@
-"""Tables owned by the core: artifacts, the audit log, users and roles, API tokens, leases."""
+"""Tables owned by the core: artifacts, the audit log, users and roles, API tokens, leases, cluster work, the
+event bus."""
 
 from __future__ import annotations
 
@@ -64,6 +65,9 @@ tokens = sa.Table(
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("description", sa.String(400), nullable=False, server_default=""),
+    # AWS-style key pairs (core.access_keys): the public key id, and the secret sealed with the server's key
+    sa.Column("access_key_id", sa.String(40), nullable=True, unique=True),
+    sa.Column("secret_box", sa.Text, nullable=True),
 )
 
 leases = sa.Table(
@@ -73,4 +77,31 @@ leases = sa.Table(
     sa.Column("owner", sa.String(200), nullable=False),
     sa.Column("epoch", sa.Integer, nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+cluster_work = sa.Table(
+    "cluster_work",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("ref", sa.String(400), nullable=False, index=True),
+    sa.Column("node_id", sa.String(64), nullable=False),
+    sa.Column("node_ip", sa.String(64), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("seq", sa.Integer, nullable=False, unique=True),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("detail_type", sa.String(200), nullable=False),
+    sa.Column("resource", sa.String(300), nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )

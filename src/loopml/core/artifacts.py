@@ -17,12 +17,14 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from loopml.core import faults
-from loopml.core._blobs import BlobStore, LocalBlobStore, open_blob_store
+from loopml.core.blobs import BlobStore, LocalBlobStore, open_blob_store
 from loopml.errors import ArtifactCorrupted, IntegrityError, NotFoundError, StorageFull, ValidationError
 
 _CHUNK = 1 << 20
@@ -139,11 +141,16 @@ class ArtifactStore:
             )
 
     def _has(self, hexdigest: str, size: int) -> bool:
+        """Whether the blob is already stored whole; if so its modification time is renewed, so that
+        garbage collection's grace period protects it until the caller's record commits."""
         key = _key(hexdigest)
         try:
-            return self.blobs.exists(key) and self.blobs.size(key) == size
+            if not self.blobs.exists(key) or self.blobs.stat(key).size != size:
+                return False
+            self.blobs.touch(key)
         except FileNotFoundError:
             return False
+        return True
 
     def _stage(self, write: object) -> Path:
         staged = self._staging / f"loopml-{uuid.uuid4().hex}.part"
@@ -180,11 +187,15 @@ class ArtifactStore:
         """Whether the artifact's blob is present (its content is not checked)."""
         return self.blobs.exists(_key(parse_digest(digest)))
 
+    def size(self, digest: str | ArtifactRef) -> int:
+        """The stored size in bytes (read now; FileNotFoundError when absent)."""
+        return self.blobs.stat(_key(parse_digest(digest))).size
+
     def get_bytes(self, digest: str | ArtifactRef) -> bytes:
         """The artifact's bytes, verified against its digest."""
         hexdigest = parse_digest(digest)
         with self._open(hexdigest) as fh:
-            data = fh.read()
+            data = bytes(fh.read())
         self._verify(hexdigest, hashlib.sha256(data).hexdigest())
         return data
 
@@ -221,7 +232,7 @@ class ArtifactStore:
             shutil.rmtree(staging, ignore_errors=True)
         return dest
 
-    def read_manifest(self, digest: str | ArtifactRef) -> dict:
+    def read_manifest(self, digest: str | ArtifactRef) -> dict[str, Any]:
         """The manifest of a folder artifact (validated)."""
         try:
             manifest = json.loads(self.get_bytes(digest))
@@ -260,6 +271,20 @@ class ArtifactStore:
             while chunk := fh.read(_CHUNK):
                 hasher.update(chunk)
         return hasher.hexdigest() == hexdigest
+
+    def read_unverified(self, digest: str | ArtifactRef, *, limit: int | None = None) -> bytes:
+        """Up to ``limit`` bytes of the stored blob, *not* checked against the digest (for fsck and gc,
+        which must look inside a blob even when it is corrupted)."""
+        with self._open(parse_digest(digest)) as fh:
+            return bytes(fh.read() if limit is None else fh.read(limit))
+
+    def age(self, digest: str | ArtifactRef) -> float | None:
+        """Seconds since the blob was last written or renewed, read now; None when absent or unknown."""
+        try:
+            modified = self.blobs.stat(_key(parse_digest(digest))).modified
+        except FileNotFoundError:
+            return None
+        return None if modified is None else time.time() - modified
 
     def digests(self) -> list[tuple[str, int]]:
         """Every stored blob as ``(sha256:<hex>, size)``."""

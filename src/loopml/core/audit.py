@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from loopml.core import clock, faults
+from loopml.core import checks, clock, faults
 from loopml.core._tables import audit_events, audit_head
 
 GENESIS = "0" * 64
@@ -92,6 +92,7 @@ def events(
     actor: str | None = None, limit: int = 100, offset: int = 0, newest_first: bool = True,
 ) -> list[AuditEvent]:
     """Events matching the filters (``resource`` and ``action`` match as prefixes)."""
+    limit, offset = checks.page(limit, offset)
     query = sa.select(audit_events)
     if resource:
         query = query.where(audit_events.c.resource.startswith(resource, autoescape=True))
@@ -103,9 +104,15 @@ def events(
     return [_event(r) for r in conn.execute(query.order_by(order).limit(limit).offset(offset))]
 
 
-def head(conn: Connection) -> tuple[int, str]:
-    """The anchor: the last sequence number and hash. Keep a copy elsewhere to detect tail truncation."""
-    row = conn.execute(sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).one()
+def head(conn: Connection, *, lock: bool = False) -> tuple[int, str]:
+    """The anchor: the last sequence number and hash. Keep a copy elsewhere to detect tail truncation.
+
+    Args:
+        conn: a connection.
+        lock: hold the head row until the transaction ends (``FOR UPDATE``), so no event is appended meanwhile.
+    """
+    query = sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
+    row = conn.execute(query.with_for_update() if lock else query).one()
     return row.seq, row.hash
 
 

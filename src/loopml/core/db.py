@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from loopml.errors import BackendError, StoreBusy
+from loopml.errors import BackendError, StoreBusy, ValidationError
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -37,6 +37,19 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_LOCK_KEY = 0x6C6F6F706D6C  # "loopml"
 
 
+def _unstorable(exc: BaseException) -> ValidationError:
+    """A value the database cannot hold: text that is not UTF-8 (undecodable bytes from a terminal in
+    another encoding) or an integer beyond 64 bits. Caught here so it is never an internal error."""
+    if isinstance(exc, UnicodeEncodeError):
+        return ValidationError(f"the text {exc.object!r} is not valid UTF-8 (it holds undecodable bytes); "
+                               "names and values must be UTF-8 text")
+    if isinstance(exc, sa.exc.DataError):
+        return ValidationError(f"a value is out of range or too long for the metadata database "
+                               f"({type(exc.orig).__name__}); use a shorter or smaller value")
+    return ValidationError("a number is out of range: the metadata database stores whole numbers up to "
+                           f"{2**63 - 1}; use a smaller value")
+
+
 def _sqlite_path(url: sa.URL) -> Path | None:
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
@@ -48,11 +61,13 @@ class Database:
 
     Args:
         url: ``sqlite:///path.db`` or ``postgresql+psycopg://user@host/db``.
-        busy_timeout: seconds a SQLite writer waits for another writer before :class:`StoreBusy`.
+        busy_timeout: seconds a SQLite writer waits for another writer before :class:`StoreBusy` (30 s: on
+            a machine loaded far beyond its cores, a writer holding the lock can be off the CPU for seconds,
+            and eight processes registering at once waited more than 5 s there).
         migrate: apply pending migrations now (under a cross-process lock).
     """
 
-    def __init__(self, url: str, *, busy_timeout: float = 5.0, migrate: bool = True) -> None:
+    def __init__(self, url: str, *, busy_timeout: float = 30.0, migrate: bool = True) -> None:
         self.url = sa.make_url(url)
         self.dialect = self.url.get_backend_name()
         self.busy_timeout = busy_timeout
@@ -73,8 +88,12 @@ class Database:
         def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA busy_timeout={timeout_ms}")
+            # setting WAL on every connect failed in CI with "database is locked" when eight threads opened
+            # their first connections while others wrote; reading the mode takes no write lock, so the
+            # change is asked for only on a database that is not in WAL yet (a new one)
+            if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
@@ -104,6 +123,8 @@ class Database:
     def _translate(self) -> Iterator[None]:
         try:
             yield
+        except (UnicodeEncodeError, OverflowError, sa.exc.DataError) as exc:
+            raise _unstorable(exc) from exc
         except sa.exc.OperationalError as exc:
             text = str(exc.orig).lower()
             if "locked" in text or "busy" in text:
@@ -115,6 +136,10 @@ class Database:
                 f"the metadata database at {self.url.render_as_string(hide_password=True)} failed "
                 f"({type(exc.orig).__name__}); check that it is running and that LOOPML_DB is right",
             ) from exc
+        except sa.exc.StatementError as exc:
+            if isinstance(exc.orig, UnicodeEncodeError | OverflowError):
+                raise _unstorable(exc.orig) from exc
+            raise
 
     # -- migrations -------------------------------------------------------------------------------
     def migrate(self) -> None:

@@ -6,6 +6,8 @@ Arm points with ``LOOPML_FAULTS``, a comma-separated list of ``name:action[@n]``
 * ``raise``  — raise ``OSError(ENOSPC)``;
 * ``timeout``— raise ``TimeoutError`` (a remote call that timed out after the server acted);
 * ``sleep``  — sleep ``LOOPML_FAULT_SLEEP`` seconds (default 30);
+* ``pause``  — create ``$LOOPML_FAULT_GATE.reached``, then wait until the file ``$LOOPML_FAULT_GATE`` exists
+  (at most 10 minutes): a test holds a process exactly there, acts, and lets it go;
 * ``@n``     — fire on the n-th time the point is reached (default the first).
 
 Example: ``LOOPML_FAULTS="after_blob_write:kill,before_db_commit:kill@3"``.
@@ -59,3 +61,13 @@ def point(name: str) -> None:
         raise TimeoutError(f"injected fault at {name}: the request timed out")
     elif action == "sleep":
         time.sleep(float(os.environ.get("LOOPML_FAULT_SLEEP", "30")))
+    elif action == "pause":
+        _pause(os.environ["LOOPML_FAULT_GATE"])
+
+
+def _pause(gate: str) -> None:
+    with open(f"{gate}.reached", "w"):
+        pass
+    deadline = time.monotonic() + 600
+    while not os.path.exists(gate) and time.monotonic() < deadline:
+        time.sleep(0.05)

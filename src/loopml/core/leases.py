@@ -9,6 +9,8 @@ Airflow #6284 shape: two instances of one task).
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -49,6 +51,35 @@ def acquire(conn: Connection, key: str, owner: str, *, ttl: float) -> Lease | No
         .values(owner=owner, epoch=epoch, expires_at=expires)
     )
     return Lease(key, owner, epoch, expires)
+
+
+def acquire_from_dead(conn: Connection, key: str, owner: str, *, ttl: float) -> Lease | None:
+    """Like :func:`acquire`, but also take the lease at once from a holder that is a dead process on this
+    host (owners are ``host:pid:…``), instead of waiting for its lease to lapse."""
+    lease = acquire(conn, key, owner, ttl=ttl)
+    if lease is not None:
+        return lease
+    current = holder(conn, key)
+    host, pid, _ = current.owner.split(":", 2) if current and current.owner.count(":") >= 2 else ("", "0", "")
+    if host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid)):
+        expire_now(conn, key)
+        return acquire(conn, key, owner, ttl=ttl)
+    return None
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` on this host is running (a zombie counts as dead)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (killed, not yet reaped) is dead for our purposes
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
 
 
 def check(conn: Connection, lease: Lease) -> None:

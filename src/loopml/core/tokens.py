@@ -13,13 +13,14 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from loopml.core import audit, clock, identity, ids
+from loopml.core import audit, checks, clock, identity, ids
 from loopml.core._tables import tokens
-from loopml.errors import AuthenticationError, NotFoundError, ValidationError
+from loopml.errors import AuthenticationError, NotFoundError, PermissionDenied, ValidationError
 
 PREFIX = "lml_"
 MAX_LIFETIME = timedelta(days=3650)
@@ -46,7 +47,7 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _token(row: sa.Row) -> Token:
+def _token(row: sa.Row[Any]) -> Token:
     expires = clock.as_utc(row.expires_at) if row.expires_at is not None else None
     revoked = clock.as_utc(row.revoked_at) if row.revoked_at is not None else None
     return Token(row.id, row.user_name, clock.as_utc(row.created_at), expires, revoked, row.description)
@@ -57,6 +58,20 @@ def _check_lifetime(expires_in: timedelta | None) -> None:
         raise ValidationError(
             f"token lifetime {expires_in} is out of range; give between 1 second and {MAX_LIFETIME.days} days, "
             "or no expiry", expires_in=str(expires_in))
+
+
+def lifetime(days: float | None) -> timedelta | None:
+    """A token lifetime from a number of days (None: until revoked), checked before anything is created.
+
+    Raises:
+        ValidationError: NaN, infinite, zero or negative, or longer than the longest lifetime allowed.
+    """
+    if days is None:
+        return None
+    days = checks.number(days, "expires_days", above=0, high=MAX_LIFETIME.days)
+    expires_in = timedelta(days=days)
+    _check_lifetime(expires_in)
+    return expires_in
 
 
 def create(
@@ -82,6 +97,8 @@ def create(
     _check_lifetime(expires_in)
     if actor != user:
         identity.require_role(conn, actor, "admin", action=f"create a token for {user}")
+    else:
+        identity.require_any_role(conn, actor, action="create a token")
     secret = PREFIX + secrets.token_urlsafe(32)
     now = clock.now()
     token = Token(ids.new_id("tok"), user, now, now + expires_in if expires_in else None, None, description)
@@ -103,7 +120,8 @@ def verify(conn: Connection, secret: str) -> Token:
         raise AuthenticationError("the bearer token is missing or malformed; send 'Authorization: Bearer <token>'")
     row = conn.execute(sa.select(tokens).where(tokens.c.token_hash == _hash(secret))).first()
     if row is None:
-        raise AuthenticationError("the bearer token is not known; ask an admin for one with 'loopml tokens create'")
+        raise AuthenticationError("the bearer token is not known; ask an admin for one with "
+                                  "'loopml tokens create --user NAME'")
     token = _token(row)
     if token.revoked_at is not None:
         raise AuthenticationError(f"token {token.id} was revoked; ask an admin for a new one", token_id=token.id)
@@ -127,13 +145,16 @@ def revoke(conn: Connection, token_id: str, *, actor: str) -> Token:
     """Revoke a token (its owner or an admin); revoking twice is harmless.
 
     Raises:
-        NotFoundError: no token has that id.
+        PermissionDenied: the actor is not an admin and owns no token with that id (whether it exists or not).
+        NotFoundError: no token has that id (admins only; others get PermissionDenied).
     """
     row = conn.execute(sa.select(tokens).where(tokens.c.id == token_id)).first()
+    if (row is None or row.user_name != actor) and not identity.has_role(conn, actor, "admin"):
+        raise PermissionDenied(  # the same answer whether the token exists or not: no existence oracle
+            f"{actor} may revoke only their own tokens, and {token_id!r} is not one of them; an admin can "
+            "revoke any token", user=actor, token_id=token_id)
     if row is None:
         raise NotFoundError(f"no token has id {token_id!r}; 'loopml tokens list' shows them", token_id=token_id)
-    if row.user_name != actor:
-        identity.require_role(conn, actor, "admin", action=f"revoke a token of {row.user_name}")
     if row.revoked_at is None:
         conn.execute(tokens.update().where(tokens.c.id == token_id).values(revoked_at=clock.now()))
         audit.append(conn, actor=actor, action="token.revoke", resource=f"token:{token_id}",

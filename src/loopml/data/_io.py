@@ -26,13 +26,13 @@ def detect_format(path: Path, declared: str | None) -> str:
                 f"format {declared!r} is not supported; use one of {', '.join(FORMATS)}", format=declared
             )
         return fmt
-    fmt = _SUFFIXES.get(path.suffix.lower())
-    if fmt is None:
+    found = _SUFFIXES.get(path.suffix.lower())
+    if found is None:
         raise ValidationError(
             f"cannot tell the format of {path.name!r} from its extension; pass format= one of "
             f"{', '.join(FORMATS)}", source=str(path),
         )
-    return fmt
+    return found
 
 
 def read_source(path: str | Path, fmt: str | None = None) -> tuple[pd.DataFrame, str]:

@@ -12,19 +12,19 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
 
-from loopml.core import audit, clock, context, ids
+from loopml.core import audit, checks, clock, context, ids, names
 from loopml.data import _io
 from loopml.data._tables import dataset_versions as _t
 from loopml.data.schema import ColumnSchema, infer_schema
 from loopml.errors import NotFoundError, ValidationError
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
 _RETRIES = 3
 
 
@@ -92,12 +92,8 @@ def _row_to_version(row: Any) -> DatasetVersion:
 
 def check_name(name: str) -> str:
     """Return ``name`` if it is a valid dataset name, else raise :class:`ValidationError`."""
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ValidationError(
-            f"dataset name {name!r} is not allowed; use 1-63 letters, digits and underscores, starting "
-            "with a letter or underscore (it is the table name in SQL)", name=name,
-        )
-    return name
+    return names.check("dataset", name, narrower=_NAME, rule="1-63 ASCII letters, digits and underscores, "
+                       "starting with a letter (it is the table name in SQL)", example="customers")
 
 
 # -- reading the catalog ---------------------------------------------------------------------------
@@ -129,6 +125,7 @@ def get_dataset(name: str, version: int | None = None) -> DatasetVersion:
     Raises:
         NotFoundError: the dataset or that version does not exist.
     """
+    version = None if version is None else checks.version(version, f"version of dataset {name!r}")
     query = sa.select(_t).where(_t.c.name == name)
     query = query.order_by(_t.c.version.desc()) if version is None else query.where(_t.c.version == version)
     with context.get_db().read() as conn:
@@ -148,7 +145,8 @@ def _unknown(name: str) -> NotFoundError:
         names = sorted(conn.execute(sa.select(_t.c.name).distinct()).scalars())
     hint = f"registered datasets: {', '.join(names[:20])}" if names else "the catalog is empty"
     return NotFoundError(
-        f"no dataset named {name!r}; {hint} — register it with register_dataset()", name=name
+        f"no dataset named {name!r}; {hint} — register it with 'loopml data register {name} FILE' (in Python: "
+        f"register_dataset({name!r}, FILE))", name=name
     )
 
 
@@ -235,8 +233,10 @@ def _materialize(
                                                 "content_hash": v.content_hash} for v in inputs]}
     if isinstance(source, pd.DataFrame):
         return _io.to_arrow(source), "dataframe", None, {}
-    frame, fmt = _io.read_source(source, fmt)
-    path = Path(source).resolve()
+    # a file: exactly one of source and sql is given (checked above), and it was not sql nor a DataFrame
+    file_source = cast(str | Path, source)
+    frame, fmt = _io.read_source(file_source, fmt)
+    path = Path(file_source).resolve()
     return _io.to_arrow(frame), fmt, str(path), {"source": {"path": str(path), "sha256": _file_sha(path)}}
 
 

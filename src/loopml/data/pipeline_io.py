@@ -12,10 +12,12 @@ EXTRA_TRUSTED = ["numpy.dtype"]
 
 
 def dump_pipeline(pipeline: Any) -> bytes:
-    """The pipeline as skops bytes."""
+    """The pipeline as skops bytes (byte-stable: the same pipeline always gives the same bytes)."""
     import skops.io as sio
 
-    return sio.dumps(pipeline)
+    from loopml.core.canonical import canonical_skops
+
+    return canonical_skops(sio.dumps(pipeline))
 
 
 def load_pipeline(data: bytes) -> Any:

@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from loopml.core import checks
 from loopml.data.catalog import DatasetVersion, get_dataset, list_datasets, load_arrow
 from loopml.errors import NotFoundError, ValidationError
 
@@ -81,7 +82,7 @@ def _translate_missing(exc: Exception, query: str, tables: dict[str, pa.Table]) 
 
 def run_sql(query: str) -> tuple[pa.Table, list[DatasetVersion]]:
     """Run a query over the catalog; returns the result and the dataset versions it read."""
-    inputs = referenced_datasets(query)
+    inputs = referenced_datasets(checks.text(query, "the SQL query"))
     tables = {view: load_arrow(info) for view, info in inputs.items()}
     return execute(query, tables), list(inputs.values())
 

@@ -49,19 +49,25 @@ class Recipe:
     # -- construction and export -------------------------------------------------------------------
     @classmethod
     def from_yaml(cls, text_or_path: str | Path) -> Recipe:
-        """A recipe from YAML text or a YAML file holding a list of steps (or ``{steps: [...]}``)."""
-        path = Path(text_or_path) if not str(text_or_path).lstrip().startswith(("-", "[", "{", "steps")) else None
+        """A recipe from YAML text or a YAML file holding a list of steps (or ``{steps: [...]}``).
+
+        A :class:`~pathlib.Path`, or a one-line string naming an existing file or ending in ``.yaml``/``.yml``,
+        is read as a file; any other string (including YAML that starts with a comment) is YAML text.
+        """
+        path = _yaml_path(text_or_path)
         if path is not None and not path.is_file():
             raise NotFoundError(f"recipe file {str(path)!r} does not exist", path=str(path))
         try:
             data = yaml.safe_load(path.read_text() if path else str(text_or_path))
         except yaml.YAMLError as exc:
             raise ValidationError(f"the recipe is not valid YAML: {str(exc).splitlines()[0]}") from exc
-        return cls(data.get("steps") if isinstance(data, dict) else data)
+        steps: Any = data.get("steps") if isinstance(data, dict) else data  # checked by _validate
+        return cls(steps)
 
     def to_yaml(self) -> str:
         """The steps as YAML (``Recipe.from_yaml(r.to_yaml())`` gives the same recipe)."""
-        return yaml.safe_dump({"steps": self.steps}, sort_keys=False)
+        text: str = yaml.safe_dump({"steps": self.steps}, sort_keys=False)
+        return text
 
     @property
     def data_steps(self) -> list[dict[str, Any]]:
@@ -83,7 +89,7 @@ class Recipe:
     # -- running -----------------------------------------------------------------------------------
     def prepare(self, df: pd.DataFrame) -> pd.DataFrame:
         """Apply the data steps (filters and joins) to training data."""
-        joins = []
+        joins: list[dict[str, Any]] = []
         for step in self.data_steps:
             df = _filter(df, step) if step["op"] == "filter" else _join(df, step, joins)
         self.lineage_["joins"] = joins
@@ -93,7 +99,8 @@ class Recipe:
         """Fit the row-level steps on training data (after the data steps).
 
         Args:
-            data: a DataFrame, or the name of a catalog dataset (its latest version; recorded as lineage).
+            data: a DataFrame, or a catalog dataset as ``name`` (its latest version) or ``name@version``; the
+                version used is recorded as lineage.
             target: the label column; it is kept out of the transforms.
 
         Returns:
@@ -105,7 +112,7 @@ class Recipe:
     def fit_transform(self, data: pd.DataFrame | str, *, target: str | None = None) -> pd.DataFrame:
         """Fit, and return the transformed training data (with ``target`` as the last column, if given)."""
         df = self.prepare(self._input(data))
-        y = None
+        y: Any = None
         if target is not None:
             if target not in df.columns:
                 raise ValidationError(f"target {target!r} is not a column; columns: {list(df.columns)[:30]}")
@@ -130,13 +137,36 @@ class Recipe:
             return data
         from loopml.data.catalog import get_dataset, load_dataset
 
-        info = get_dataset(data)
+        info = get_dataset(*_dataset_ref(data))
         self.lineage_["fitted_on"] = {"dataset": info.name, "version": info.version,
                                       "content_hash": info.content_hash}
         return load_dataset(info.name, info.version)
 
     def __repr__(self) -> str:
         return f"Recipe({[s['name'] for s in self.steps]}, fitted={self.pipeline_ is not None})"
+
+
+def _yaml_path(value: str | Path) -> Path | None:
+    """The file ``value`` names, or None when it is YAML text."""
+    if isinstance(value, Path):
+        return value
+    text = str(value)
+    if "\n" in text.strip() or not text.strip():
+        return None
+    if text.strip().lower().endswith((".yaml", ".yml")) or Path(text).is_file():
+        return Path(text)
+    return None
+
+
+def _dataset_ref(ref: str) -> tuple[str, int | None]:
+    """``name`` or ``name@version`` as (name, version)."""
+    name, sep, version = str(ref).partition("@")
+    if not sep:
+        return name, None
+    if not version.isdigit():
+        raise ValidationError(f"dataset reference {ref!r} is not NAME or NAME@VERSION (a version is a number, "
+                              "e.g. churn@2)", ref=ref)
+    return name, int(version)
 
 
 def _validate(steps: Any) -> list[dict[str, Any]]:
@@ -209,6 +239,7 @@ def save_recipe(recipe: Recipe) -> str:
         The artifact digest (``sha256:...``); load it back with :func:`load_recipe`.
     """
     from loopml.core import audit, context
+    from loopml.core.integrity import record_artifact
     from loopml.data.pipeline_io import dump_pipeline
 
     files = {"recipe.yaml": recipe.to_yaml().encode(), "pipeline.skops": dump_pipeline(recipe.pipeline),
@@ -219,6 +250,7 @@ def save_recipe(recipe: Recipe) -> str:
         ref = context.get_artifacts().put_dir(tmp)
     user = context.current_user()
     with context.get_db().write() as conn:
+        record_artifact(conn, ref, media_type="application/vnd.loopml.recipe+dir", actor=user)
         audit.append(conn, actor=user, action="recipe.save", resource=f"recipe:{ref.sha256}",
                      details={"steps": [s["name"] for s in recipe.steps], "lineage": recipe.lineage_})
     return ref.sha256

@@ -45,7 +45,7 @@ def _is_categorical_text(values: pd.Series) -> bool:
     non_null = values.dropna()
     if non_null.empty:
         return False
-    distinct = non_null.nunique()
+    distinct: int = non_null.nunique()
     return distinct <= MAX_CATEGORIES and distinct <= max(1, len(non_null) // 2)
 
 

@@ -23,7 +23,7 @@ CAST_TYPES = ("int", "float", "str", "bool", "category", "datetime")
 _TOKEN = re.compile(r"\S+")
 
 
-class _FrameTransformer(TransformerMixin, BaseEstimator):
+class _FrameTransformer(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklearn ships no types
     """DataFrame in, DataFrame out; ``set_output`` is accepted and ignored (output is always pandas)."""
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> _FrameTransformer:
@@ -59,7 +59,7 @@ class ImputeColumns(_FrameTransformer):
     def fit(self, X: pd.DataFrame, y: Any = None) -> ImputeColumns:
         self._need(X, self.columns)
         self.fill_ = {col: _fill_value(X[col], self.strategy, self.fill_value, col) for col in self.columns}
-        return super().fit(X, y)  # type: ignore[return-value]
+        return super().fit(X, y)
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         self._need(X, self.columns)
@@ -135,7 +135,7 @@ class BinColumns(_FrameTransformer):
     def fit(self, X: pd.DataFrame, y: Any = None) -> BinColumns:
         self._need(X, self.columns)
         self.edges_ = {col: self._edges(pd.to_numeric(X[col], errors="coerce")) for col in self.columns}
-        return super().fit(X, y)  # type: ignore[return-value]
+        return super().fit(X, y)
 
     def _edges(self, values: pd.Series) -> list[float]:
         if isinstance(self.bins, list):

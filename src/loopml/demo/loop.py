@@ -49,7 +49,7 @@ def _train(target: str, params: dict[str, Any], on_event: Any) -> Any:
     from loopml.pipelines import run
 
     with acting_as("dana"):
-        return run(target, params=params, executor="local", on_event=on_event)
+        return run(target, params=params, on_event=on_event)  # local here; ray when a cluster is set
 
 
 def _feature_rows(recipe: str, *, seed: int, drift: float, n: int) -> list[dict[str, float]]:
@@ -61,7 +61,8 @@ def _feature_rows(recipe: str, *, seed: int, drift: float, n: int) -> list[dict[
 
     raw = make_churn(n, seed=seed, drift=drift)
     table = load_recipe(recipe).transform(raw)[load_example().FEATURES].astype("float64")
-    return table.to_dict(orient="records")
+    records: list[dict[str, float]] = table.to_dict(orient="records")
+    return records
 
 
 def _send(rows: list[dict[str, float]]) -> dict[str, int]:
@@ -132,7 +133,7 @@ def run_loop(*, say: Callable[[str], None] = print, on_event: Any = None) -> dic
                             "(make demo uses a fresh .loopml-demo, or set LOOPML_HOME to a new folder)")
     _setup_people()
 
-    say("[bold]1. prepare → train → evaluate → register[/bold]  (dana runs the churn pipeline)")
+    say("1. prepare → train → evaluate → register  (dana runs the churn pipeline)")
     first = _train(target, {"seed": 0, "drift": 0.0}, on_event)
     champion = registry.resolve(f"{GROUP}@latest")
     path.append(f"pipeline {first.id} {first.status}: registered {champion.name} ({champion.status})")
@@ -141,7 +142,7 @@ def run_loop(*, say: Callable[[str], None] = print, on_event: Any = None) -> dic
     say(f"   the same run again: {cached} of {len(again.steps)} steps were cache hits (nothing retrained)")
     path.append(f"re-run {again.id}: {cached} cache hits, no new version")
 
-    say("[bold]2. approve[/bold]  (dana is an approver too, but may not approve her own model; abe does)")
+    say("2. approve  (dana is an approver too, but may not approve her own model; abe does)")
     with acting_as("dana"):
         try:
             registry.approve(GROUP, champion.version, note="looks fine to me")
@@ -151,7 +152,7 @@ def run_loop(*, say: Callable[[str], None] = print, on_event: Any = None) -> dic
         registry.approve(GROUP, champion.version, note="metrics and bias table checked")
     path.append(f"{champion.name} approved by abe")
 
-    say("[bold]3. deploy[/bold]  a real-time endpoint with data capture, and send traffic")
+    say("3. deploy  a real-time endpoint with data capture, and send traffic")
     with acting_as("ops"):
         if any(e["name"] == ENDPOINT for e in serve.list_endpoints()):
             serve.delete(ENDPOINT)
@@ -161,7 +162,9 @@ def run_loop(*, say: Callable[[str], None] = print, on_event: Any = None) -> dic
     say(f"   150 requests: {clean}; {_latency()}")
     path.append(f"endpoint {ENDPOINT} serving {champion.name}, capture 100%")
 
-    say("[bold]4. monitor[/bold]  baseline from the training features; schedule, alarm and retraining rule")
+    say("4. monitor  baseline from the training features; schedule, alarm and retraining rule")
+    from loopml.pipelines import default_executor
+
     with acting_as("ops"):
         base = monitor.create_baseline(_feature_frame(first))
         for name in ("churn-data-quality",):
@@ -177,7 +180,7 @@ def run_loop(*, say: Callable[[str], None] = print, on_event: Any = None) -> dic
                         {"detail-type": ["Alarm State Change"],
                          "detail": {"alarm": ["churn-input-drift"], "state": ["ALARM"]}},
                         [{"type": "pipeline", "pipeline": target, "params": {"seed": 1, "drift": 1.0},
-                          "executor": "local", "wait": True}], cooldown_seconds=3600, replace=True)
+                          "executor": default_executor(), "wait": True}], cooldown_seconds=3600, replace=True)
         events.put_rule("rollout-on-approval",
                         {"detail-type": ["Model Version State Change"],
                          "detail": {"group": [GROUP], "state": ["Approved"]}},
@@ -187,13 +190,13 @@ def run_loop(*, say: Callable[[str], None] = print, on_event: Any = None) -> dic
     monitor.evaluate_alarms()
     say(f"   clean traffic: {calm.status}, {calm.violations} violations")
 
-    say("[bold]5. drift[/bold]  the market moves: new customers look different")
+    say("5. drift  the market moves: new customers look different")
     drifted = _send(_feature_rows(recipe, seed=11, drift=1.0, n=300))
     storm = _monitor_once(window_minutes=1)
     say(f"   300 drifted requests: {drifted}; monitor: {storm.status}, {storm.violations} violations")
     path.append(f"data-quality monitor: {storm.status} ({storm.violations} violations)")
 
-    say("[bold]6. alarm → event → rule → retraining pipeline[/bold]  (the gate compares with the champion)")
+    say("6. alarm → event → rule → retraining pipeline  (the gate compares with the champion)")
     changes = monitor.evaluate_alarms()
     for change in changes:
         path.append(f"alarm {change.alarm}: {change.old_state} → {change.new_state}")
@@ -210,7 +213,7 @@ def run_loop(*, say: Callable[[str], None] = print, on_event: Any = None) -> dic
         say(f"   gate: {'pass' if rule['passed'] else 'FAIL'}  {rule['rule']}  ({rule.get('reason', '')[:80]})")
     path.append(f"challenger {challenger.name} passed the gate against {champion.name}")
 
-    say("[bold]7. approve → blue/green rollout[/bold]  (a rule deploys every approved version)")
+    say("7. approve → blue/green rollout  (a rule deploys every approved version)")
     traffic = _Traffic(_feature_rows(challenger.lineage["recipe"], seed=12, drift=1.0, n=100))
     traffic.start()
     with acting_as("abe"):

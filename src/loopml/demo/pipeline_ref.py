@@ -26,6 +26,6 @@ def load_example(name: str = "churn") -> ModuleType:
     """The example module (its constants: RECIPE, FEATURES, RULES…)."""
     import sys
 
-    from loopml.pipelines._code import load_ref
+    from loopml.pipelines import load_ref
 
     return sys.modules[load_ref(example_target(name)).fn.__module__]

@@ -2,8 +2,11 @@
 
 Tree ensembles (XGBoost, LightGBM, scikit-learn forests and boosting) use ``shap.TreeExplainer``;
 linear scikit-learn models use ``shap.LinearExplainer``; anything else uses the model-agnostic
-permutation explainer on the probability (or prediction) with a small background sample. Failures
-never abort an evaluation: they come back as ``status="failed"`` with the reason.
+permutation explainer on the probability (or prediction) with a small background sample. Models that
+take raw columns (text, categories, booleans — a recipe pipeline in front of an estimator) are explained
+in those raw columns: each non-numeric column is coded as numbers for SHAP's masker and decoded back to
+its own values before every call of the model. Failures never abort an evaluation: they come back as
+``status="failed"`` with the reason.
 """
 
 from __future__ import annotations
@@ -81,7 +84,7 @@ def explain(model: Any, frame: pd.DataFrame, *, sample: int, seed: int = 0,
     rows = frame.sample(n=min(sample, len(frame)), random_state=seed) if len(frame) > sample else frame
     if len(rows) == 0:
         return Explanation(status="skipped", reason="no rows to explain")
-    kind = explainer_kind(model)
+    kind = explainer_kind(model) if _is_numeric(frame) else "permutation"
     if kind != "permutation":
         model = _unwrap(model)
     try:
@@ -104,23 +107,64 @@ def _shap_values(model: Any, rows: pd.DataFrame, frame: pd.DataFrame, *, kind: s
         explanation = shap.LinearExplainer(model, background)(rows)
         output = "log-odds" if class_index is not None else "prediction"
     else:
-        background = frame.sample(n=min(50, len(frame)), random_state=seed)
+        codec = _Codec(frame)
+        background = codec.encode(frame.sample(n=min(50, len(frame)), random_state=seed))
         masker = shap.maskers.Independent(background, max_samples=50)
         evals = 10 * (2 * rows.shape[1] + 1)  # 10 antithetic permutations per row
-        explanation = shap.explainers.Permutation(_output_fn(model, rows.columns, class_index), masker)(
-            rows, silent=True, max_evals=evals, batch_size=50)
+        explanation = shap.explainers.Permutation(_output_fn(model, codec, class_index), masker)(
+            codec.encode(rows), silent=True, max_evals=evals, batch_size=50)
         output = "probability" if class_index is not None else "prediction"
     return _pick_class(explanation.values, explanation.base_values, class_index) + (output,)
 
 
-def _output_fn(model: Any, columns: pd.Index, class_index: int | None) -> Any:
+def _output_fn(model: Any, codec: _Codec, class_index: int | None) -> Any:
     def predict(x: Any) -> np.ndarray:
-        frame = x if isinstance(x, pd.DataFrame) else pd.DataFrame(x, columns=columns)
+        frame = codec.decode(x)
         if class_index is None:
             return np.asarray(model.predict(frame), dtype=float)
         return np.asarray(model.predict_proba(frame), dtype=float)[:, class_index]
 
     return predict
+
+
+def _is_numeric(frame: pd.DataFrame) -> bool:
+    return all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in frame.dtypes)
+
+
+class _Codec:
+    """Raw columns as numbers for SHAP's masker: numeric columns as floats, any other column as the index of
+    its value among the values seen (missing: -1), decoded back to the column's own values and dtype."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.columns = list(frame.columns)
+        self.dtypes = frame.dtypes.to_dict()
+        self.values = {c: pd.unique(frame[c].dropna()) for c in self.columns if not _is_numeric(frame[[c]])}
+
+    def encode(self, frame: pd.DataFrame) -> pd.DataFrame:
+        out = {}
+        for col in self.columns:
+            if col in self.values:
+                codes = pd.Index(self.values[col]).get_indexer(frame[col])
+                out[col] = np.where(frame[col].isna(), -1, codes).astype(float)
+            else:
+                out[col] = frame[col].astype(float)
+        return pd.DataFrame(out, index=frame.index)
+
+    def decode(self, x: Any) -> pd.DataFrame:
+        data = np.asarray(x, dtype=float).reshape(-1, len(self.columns))
+        out = {}
+        for i, col in enumerate(self.columns):
+            out[col] = self._column(col, data[:, i])
+        return pd.DataFrame(out)
+
+    def _column(self, col: str, values: np.ndarray) -> pd.Series:
+        if col not in self.values:
+            series = pd.Series(values)
+            return series if series.isna().any() else series.astype(self.dtypes[col], errors="ignore")
+        codes = np.rint(values).astype(int)
+        known = self.values[col]
+        picked = pd.Series([known[c] if 0 <= c < len(known) else None for c in codes], dtype=object)
+        return picked if picked.isna().any() else picked.astype(self.dtypes[col], errors="ignore")
 
 
 def _pick_class(values: np.ndarray, base: Any, class_index: int | None) -> tuple[np.ndarray, Any]:

@@ -29,7 +29,7 @@ from loopml.evaluate import bias, metrics
 from loopml.evaluate.report import EvaluationReport
 
 _TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)|"
-                    r"([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?(?:\[[^\[\]=]+(?:=[^\[\]]*)?\])?)|"
+                    r"([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*){0,2}(?:\[[^\[\]=]+(?:=[^\[\]]*)?\])?)|"
                     r"(<=|>=|==|!=|[<>+\-*/(),]))")
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b,
@@ -41,6 +41,9 @@ _MAX_DEPTH = 32
 BIAS_METRICS = frozenset(bias.PRE_TRAINING + bias.POST_TRAINING)
 _METRICS = frozenset(metrics.CLASSIFICATION_METRICS + metrics.REGRESSION_METRICS) | set(metrics.ALIASES)
 _SCALARS = frozenset({"max_slice_drop", "n_rows"})
+#: ``replay.<name>``: figures of a traffic replay (:func:`loopml.evaluate.replay.replay`) besides its evaluation.
+REPLAY_SCALARS = frozenset({"agreement", "failure_rate", "failures", "rows", "labelled_rows", "shift",
+                            "latency_p99_ms", "champion_latency_p99_ms"})
 
 
 class GateError(ValidationError):
@@ -69,7 +72,8 @@ class GateResult(BaseModel):
 
 def available_names() -> list[str]:
     """Every name a rule may use (``champion.`` and ``delta.`` prefix any metric)."""
-    return sorted(_METRICS | _SCALARS | BIAS_METRICS) + ["champion.<metric>", "delta.<metric>"]
+    return sorted(_METRICS | _SCALARS | BIAS_METRICS) + ["champion.<metric>", "delta.<metric>",
+                                                         "replay.<any name>", *sorted(f"replay.{n}" for n in REPLAY_SCALARS)]
 
 
 class _Parser:
@@ -188,6 +192,11 @@ def _split_facet(text: str, rule: str) -> tuple[str, tuple[str, str | None] | No
 
 def _check_name(name: str, rule: str) -> str:
     prefix, _, rest = name.partition(".")
+    if prefix == "replay" and rest:
+        if rest in REPLAY_SCALARS:
+            return name
+        _check_name(rest, rule)
+        return name
     if rest and prefix in ("champion", "delta") and rest in _METRICS:
         return name
     if not rest and (name in _METRICS or name in _SCALARS or name in BIAS_METRICS):
@@ -241,12 +250,60 @@ class Gate:
         """The rule texts, in order."""
         return [rule for rule, _ in self._rules]
 
-    def evaluate(self, report: EvaluationReport) -> GateResult:
-        """Check every rule against ``report``."""
+    def evaluate(self, report: EvaluationReport | None, *, replay: dict[str, Any] | None = None) -> GateResult:
+        """Check every rule against ``report``; ``replay.*`` names against ``replay``, a traffic replay's report
+        (its evaluation on the replayed rows that have ground truth, and its ``summary`` figures)."""
         from loopml.evaluate._gate_eval import check_rule
 
-        outcomes = [check_rule(rule, tree, report, names=_names(tree[1]) | _names(tree[2]))
-                    for rule, tree in self._rules]
+        outcomes = []
+        for rule, tree in self._rules:
+            names = _names(tree[1]) | _names(tree[2])
+            if any(n.startswith("replay.") for n in names):
+                outcomes.append(_replay_rule(rule, tree, names, replay))
+            elif report is None:
+                outcomes.append(RuleOutcome(rule=rule, passed=False, reason="no evaluation report to check"))
+            else:
+                outcomes.append(check_rule(rule, tree, report, names=names))
         return GateResult(passed=all(o.passed for o in outcomes), rules=outcomes)
+
+
+def _replay_rule(rule: str, tree: tuple[str, Any, Any], names: set[str], replay: dict[str, Any] | None) -> RuleOutcome:
+    """A rule over a replay: its figures become numbers, its other names are looked up in its evaluation."""
+    from loopml.evaluate._gate_eval import check_rule
+    from loopml.evaluate.replay import _evaluation
+
+    if replay is None:
+        return RuleOutcome(rule=rule, passed=False, reason="the rule reads a replay and none was given; run "
+                           "'loopml evaluate replay ENDPOINT --challenger G:V' (or evaluate.replay.replay) first")
+    if any(not n.startswith("replay.") for n in names):
+        return RuleOutcome(rule=rule, passed=False, reason="a rule may not mix replay.* names with others")
+    summary = replay.get("summary") or {}
+    missing = [n for n in names if n[7:] in REPLAY_SCALARS and summary.get(n[7:]) is None]
+    if missing:
+        return RuleOutcome(rule=rule, passed=False, reason=f"{missing[0]} is undefined: the replay has no value "
+                           f"(rows replayed: {summary.get('rows', 0)})")
+
+    def strip(node: Any) -> Any:
+        if node[0] == "name":
+            rest = node[1][7:]
+            return ("num", float(summary[rest])) if rest in REPLAY_SCALARS else ("name", rest, node[2])
+        if node[0] == "num":
+            return node
+        if node[0] == "call":
+            return ("call", node[1], [strip(a) for a in node[2]])
+        return (node[0], *[strip(child) for child in node[1:]])
+
+    plain = (tree[0], strip(tree[1]), strip(tree[2]))
+    rest = _names(plain[1]) | _names(plain[2])
+    evaluation = _evaluation(replay)
+    if rest and evaluation is None:
+        return RuleOutcome(rule=rule, passed=False, reason="no ground truth arrived for the replayed rows, so "
+                           f"{sorted(rest)[0]} cannot be computed; upload labels with 'loopml endpoint ground-truth'")
+    if evaluation is None:
+        from loopml.evaluate.report import EvaluationReport as Empty
+
+        evaluation = Empty.model_construct(metrics={}, reasons={}, comparison=None, bias=[], n_rows=0)
+    found = check_rule(rule, plain, evaluation, names=rest)
+    return found.model_copy(update={"reason": f"on replayed traffic: {found.reason}"})
 
 

@@ -6,15 +6,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from loopml.core import audit, context
+from loopml import registry
+from loopml.core import audit, bus, context
 from loopml.core.integrity import record_artifact
 from loopml.errors import NotFoundError, ValidationError
 from loopml.evaluate.evaluation import evaluate
 from loopml.evaluate.gate import Gate, GateResult
-from loopml.evaluate.html import render_html
+from loopml.evaluate.html import render_fragment, render_html
 from loopml.evaluate.report import EvaluationReport
+from loopml.registry.versions import REPORT_MEDIA_TYPE
 
-REPORT_MEDIA_TYPE = "application/vnd.loopml.evaluation+json"
 HTML_MEDIA_TYPE = "text/html"
 
 
@@ -34,9 +35,13 @@ def save_report(report: EvaluationReport, *, gate: GateResult | None = None, cha
 
 def load_report(digest: str) -> dict[str, Any]:
     """A stored report as a dict (hash verified)."""
-    data = json.loads(context.get_artifacts().get_bytes(digest))
-    if not isinstance(data, dict) or "metrics" not in data:
-        raise ValidationError(f"artifact {digest} is not an evaluation report")
+    try:
+        data = json.loads(context.get_artifacts().get_bytes(digest))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValidationError(f"artifact {digest} is not an evaluation report (not JSON)") from exc
+    if not isinstance(data, dict) or "metrics" not in data or "html" not in data:
+        raise ValidationError(f"artifact {digest} is not an evaluation report saved by save_report; store reports "
+                              "with loopml.evaluate.records.save_report(report)")
     return data
 
 
@@ -44,12 +49,29 @@ def report_for(ref: str) -> dict[str, Any]:
     """The report of ``GROUP:VERSION`` (or a report digest ``sha256:…``)."""
     if ref.startswith("sha256:"):
         return load_report(ref)
-    from loopml import registry
-
     version = registry.resolve(ref)
     if not version.evaluation_digest:
         raise NotFoundError(f"{version.name} has no evaluation report attached")
     return load_report(version.evaluation_digest)
+
+
+def report_fragment(ref: str) -> dict[str, Any]:
+    """The stored report of ``GROUP:VERSION`` (or a digest) as an HTML fragment, with the gate's verdict.
+
+    Returns:
+        ``{"html", "passed" (None without a gate), "champion"}``.
+
+    Raises:
+        NotFoundError: the version has no report; ValidationError: the artifact is not a report.
+    """
+    data = report_for(ref)
+    try:
+        report = EvaluationReport.model_validate({k: v for k, v in data.items() if k in EvaluationReport.model_fields})
+        gate = GateResult.model_validate(data["gate"]) if data.get("gate") else None
+    except ValueError as exc:
+        raise ValidationError(f"the evaluation report of {ref} does not have the report's shape: {exc}") from exc
+    return {"html": render_fragment(report, gate=gate), "passed": gate.passed if gate else None,
+            "champion": data.get("champion")}
 
 
 def report_html(ref: str) -> str:
@@ -63,8 +85,6 @@ def gate_challenger(model: Any, test_data: Any, *, label: str, group: str, rules
     """Score a challenger and the group's current champion (newest Approved version) on the same rows and
     apply the gate. Returns ``{"passed", "report", "rules", "metrics", "champion"}``; a failing verdict is
     also recorded as a ``gate.failed`` event in the audit log."""
-    from loopml import registry
-
     gate = Gate.from_rules(rules)
     champion_version = None
     try:
@@ -77,19 +97,17 @@ def gate_challenger(model: Any, test_data: Any, *, label: str, group: str, rules
     verdict = gate.evaluate(report)
     champion = champion_version.name if champion_version else None
     digest = save_report(report, gate=verdict, champion=champion)
-    outcome = {
+    outcome: dict[str, Any] = {
         "passed": verdict.passed, "report": digest, "champion": champion,
         "metrics": {k: v for k, v in report.metrics.items() if v is not None},
         "rules": [{"rule": r.rule, "passed": r.passed, "observed": r.observed, "reason": r.reason}
                   for r in verdict.rules],
     }
     if not verdict.passed:
-        from loopml import events
-
         failed = [r["rule"] for r in outcome["rules"] if not r["passed"]]
         with context.get_db().write() as conn:
             audit.append(conn, actor=context.current_user(), action="gate.failed", resource=f"model:{group}",
                          details={"report": digest, "champion": champion, "failed": failed})
-            events.emit("Challenger Rejected", source="loopml.evaluate", resource=f"model:{group}",
+            bus.emit("Challenger Rejected", source="loopml.evaluate", resource=f"model:{group}",
                         detail={"group": group, "champion": champion, "report": digest, "failed": failed}, conn=conn)
     return outcome

@@ -163,3 +163,9 @@ class EvaluationReport(_Frozen):
     def to_json(self, *, indent: int | None = None) -> str:
         """The report as strict JSON (``allow_nan=False``)."""
         return json.dumps(self.to_dict(), allow_nan=False, indent=indent)
+
+    def _repr_html_(self) -> str:
+        from loopml.core.fragments import notebook
+        from loopml.evaluate.html import render_fragment
+
+        return notebook(render_fragment(self))

@@ -11,7 +11,8 @@ every action is recorded with the event that caused it.
 
 from __future__ import annotations
 
-from loopml.events.bus import Event, emit, get_event, list_events, matches
+from loopml.core.bus import Event, emit, get_event, list_events
+from loopml.events.patterns import matches
 from loopml.events.rules import (
     ActionRecord,
     Rule,

@@ -1,4 +1,4 @@
-"""Tables of the event bus: events, rules and the actions each rule took."""
+"""Tables of the event rules: the rules, the actions each took, and their cursor on the bus."""
 
 from __future__ import annotations
 
@@ -7,19 +7,6 @@ import sqlalchemy as sa
 from loopml.core.db import metadata
 
 _TS = sa.DateTime(timezone=True)
-
-events = sa.Table(
-    "events",
-    metadata,
-    sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column("seq", sa.Integer, nullable=False, unique=True),
-    sa.Column("source", sa.String(200), nullable=False),
-    sa.Column("detail_type", sa.String(200), nullable=False),
-    sa.Column("resource", sa.String(300), nullable=False),
-    sa.Column("detail", sa.JSON, nullable=False),
-    sa.Column("created_by", sa.String(200), nullable=False),
-    sa.Column("created_at", _TS, nullable=False),
-)
 
 rules = sa.Table(
     "event_rules",

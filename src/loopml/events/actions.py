@@ -2,7 +2,7 @@
 
 Action specs are JSON objects with a ``type``:
 
-* ``{"type": "pipeline", "pipeline": "MODULE:NAME", "params": {...}, "executor": "inline"|"local",
+* ``{"type": "pipeline", "pipeline": "MODULE:NAME", "params": {...}, "executor": "inline"|"local"|"ray",
   "wait": false}`` runs a ``@pipeline`` (retraining). With ``wait`` false (the default) it runs in a
   detached ``python -m loopml.events.launch`` process so the scheduler keeps ticking; the action row is
   updated with the execution id when it ends. Parameter values written ``"$.detail.alarm"`` are taken
@@ -14,6 +14,10 @@ Action specs are JSON objects with a ``type``:
   versions deploy), e.g. on a ``Model Version State Change`` event whose state is ``Approved``.
 * ``{"type": "log", "message": "…", "level": "warning"}`` writes a line to ``$LOOPML_HOME/logs/events.log``
   and the ``loopml.events`` logger.
+
+Each kind is a class keeping the small :class:`EventAction` protocol (``check`` the spec, ``perform`` it
+for an event), listed in one lazy table, :data:`ACTIONS`; every kind passes
+:mod:`loopml.testing.event_action_contract`.
 """
 
 from __future__ import annotations
@@ -23,18 +27,41 @@ import logging
 import os
 import subprocess
 import sys
-from typing import Any
+from importlib import import_module
+from typing import Any, Protocol
 
-import httpx
-
-from loopml.core import clock, context
-from loopml.core.net import check_url
+from loopml.core import clock, context, logs
+from loopml.core.bus import Event
+from loopml.core.net import check_url, send_json
 from loopml.errors import ValidationError
-from loopml.events.bus import Event
 
 logger = logging.getLogger("loopml.events")
-KINDS = ("pipeline", "webhook", "deploy", "log")
+ACTIONS: dict[str, str] = {
+    "pipeline": "loopml.events.actions:PipelineAction",
+    "webhook": "loopml.events.actions:WebhookAction",
+    "deploy": "loopml.events.actions:DeployAction",
+    "log": "loopml.events.actions:LogAction",
+}
+"""Action kinds by ``type``: module paths as data, imported only when a rule uses them."""
+KINDS = tuple(ACTIONS)
 _LEVELS = ("debug", "info", "warning", "error")
+
+
+class EventAction(Protocol):
+    """One kind of action. ``check`` raises :class:`~loopml.errors.ValidationError` naming what a spec
+    lacks (it runs when the rule is created); ``perform`` carries the spec out for one event and returns
+    ``(status, result)``, status ``STARTED``, ``SUCCEEDED`` or ``FAILED`` and a JSON-safe result. A failure
+    may raise: :func:`perform` records it as ``FAILED`` with the error, never losing the event."""
+
+    def check(self, spec: dict[str, Any]) -> None: ...
+
+    def perform(self, spec: dict[str, Any], event: Event, *, action_id: str) -> tuple[str, dict[str, Any]]: ...
+
+
+def action_kind(kind: str) -> EventAction:
+    """The implementation of action ``kind`` (a row of :data:`ACTIONS`)."""
+    module, _, cls = ACTIONS[kind].partition(":")
+    return getattr(import_module(module), cls)()  # type: ignore[no-any-return]
 
 
 def check_action(spec: Any) -> dict[str, Any]:
@@ -43,31 +70,16 @@ def check_action(spec: Any) -> dict[str, Any]:
         raise ValidationError(
             f"action {spec!r} needs a 'type' of {list(KINDS)}; e.g. "
             '{"type": "pipeline", "pipeline": "examples.churn:retrain", "params": {}}')
-    kind = spec["type"]
-    if kind == "pipeline" and not isinstance(spec.get("pipeline"), str):
-        raise ValidationError("a pipeline action needs 'pipeline': a 'MODULE:NAME' or 'file.py:NAME' reference")
-    if kind == "pipeline" and spec.get("executor", "inline") not in ("inline", "local"):
-        raise ValidationError(f"pipeline action executor {spec.get('executor')!r} is not 'inline' or 'local'")
-    if kind == "webhook":
-        check_url(str(spec.get("url", "")))
-    if kind == "deploy" and not (isinstance(spec.get("endpoint"), str) and isinstance(spec.get("model"), str)):
-        raise ValidationError("a deploy action needs 'endpoint' and 'model' (e.g. 'churn@approved' or '$.detail.model')")
-    if kind == "log" and spec.get("level", "info") not in _LEVELS:
-        raise ValidationError(f"log action level {spec.get('level')!r} is not one of {list(_LEVELS)}")
+    action_kind(spec["type"]).check(spec)
     return spec
 
 
 def perform(spec: dict[str, Any], event: Event, *, action_id: str) -> tuple[str, dict[str, Any]]:
     """Carry out one action for ``event``; returns ``(status, result)`` with status STARTED/SUCCEEDED/FAILED."""
     kind = spec["type"]
+    logs.log_event(logger, "action.start", action=action_id, kind=kind, event=event.id, detail_type=event.detail_type)
     try:
-        if kind == "pipeline":
-            return _pipeline(spec, event, action_id)
-        if kind == "webhook":
-            return _webhook(spec, event)
-        if kind == "deploy":
-            return _deploy(spec, event)
-        return _log(spec, event)
+        return action_kind(kind).perform(spec, event, action_id=action_id)
     except Exception as exc:  # an action failure is recorded, never lost and never fatal to the bus
         logger.warning("action %s (%s) for event %s failed: %s", action_id, kind, event.id, exc)
         return "FAILED", {"error": f"{type(exc).__name__}: {exc}"}
@@ -96,6 +108,20 @@ def run_pipeline(spec: dict[str, Any], event: Event) -> dict[str, Any]:
     return {"execution_id": info.id, "execution_status": info.status, "params": params}
 
 
+class PipelineAction:
+    """Runs a ``@pipeline`` (retraining), detached unless ``wait``."""
+
+    def check(self, spec: dict[str, Any]) -> None:
+        if not isinstance(spec.get("pipeline"), str):
+            raise ValidationError("a pipeline action needs 'pipeline': a 'MODULE:NAME' or 'file.py:NAME' reference")
+        from loopml.pipelines.executors import check_executor
+
+        check_executor(spec.get("executor", "inline"))
+
+    def perform(self, spec: dict[str, Any], event: Event, *, action_id: str) -> tuple[str, dict[str, Any]]:
+        return _pipeline(spec, event, action_id)
+
+
 def _pipeline(spec: dict[str, Any], event: Event, action_id: str) -> tuple[str, dict[str, Any]]:
     if spec.get("wait", False):
         result = run_pipeline(spec, event)
@@ -109,27 +135,33 @@ def _pipeline(spec: dict[str, Any], event: Event, action_id: str) -> tuple[str, 
     return "STARTED", {"pid": proc.pid, "log": str(log)}
 
 
+class WebhookAction:
+    """POSTs the event as JSON to a public http(s) URL, checked at creation and again at send time."""
+
+    def check(self, spec: dict[str, Any]) -> None:
+        check_url(str(spec.get("url", "")))
+
+    def perform(self, spec: dict[str, Any], event: Event, *, action_id: str) -> tuple[str, dict[str, Any]]:
+        return _webhook(spec, event)
+
+
 def _webhook(spec: dict[str, Any], event: Event) -> tuple[str, dict[str, Any]]:
-    url = str(spec["url"])
-    addresses = check_url(url)  # re-checked at send time (DNS may have changed)
-    headers = {"content-type": "application/json", **{str(k): str(v) for k, v in (spec.get("headers") or {}).items()}}
-    url = _pinned(url, addresses[0], headers)
-    response = httpx.post(url, content=json.dumps(event.to_dict()), headers=headers,
-                          timeout=float(spec.get("timeout", 5.0)), follow_redirects=False)
-    status = "SUCCEEDED" if response.status_code < 300 else "FAILED"
-    return status, {"status_code": response.status_code}
+    headers = {str(k): str(v) for k, v in (spec.get("headers") or {}).items()}
+    # resolved and checked again now, and sent to exactly the address checked (no DNS rebinding)
+    code = send_json(str(spec["url"]), event.to_dict(), headers=headers, timeout=float(spec.get("timeout", 5.0)))
+    return ("SUCCEEDED" if code < 300 else "FAILED"), {"status_code": code}
 
 
-def _pinned(url: str, address: str, headers: dict[str, str]) -> str:
-    """For plain http, connect to the address just checked (no second DNS lookup to rebind)."""
-    from urllib.parse import urlsplit, urlunsplit
+class DeployAction:
+    """Rolls a running endpoint over to an approved model version (``loopml.serve.update``)."""
 
-    parts = urlsplit(url)
-    if parts.scheme != "http" or parts.hostname is None:
-        return url  # https keeps the name for certificate checks
-    headers.setdefault("host", parts.netloc)
-    host = f"[{address}]" if ":" in address else address
-    return urlunsplit(parts._replace(netloc=f"{host}:{parts.port}" if parts.port else host))
+    def check(self, spec: dict[str, Any]) -> None:
+        if not (isinstance(spec.get("endpoint"), str) and isinstance(spec.get("model"), str)):
+            raise ValidationError("a deploy action needs 'endpoint' and 'model' (e.g. 'churn@approved' or "
+                                  "'$.detail.model')")
+
+    def perform(self, spec: dict[str, Any], event: Event, *, action_id: str) -> tuple[str, dict[str, Any]]:
+        return _deploy(spec, event)
 
 
 def _deploy(spec: dict[str, Any], event: Event) -> tuple[str, dict[str, Any]]:
@@ -143,6 +175,17 @@ def _deploy(spec: dict[str, Any], event: Event) -> tuple[str, dict[str, Any]]:
     state = str(record.get("state", ""))
     return ("SUCCEEDED" if state in ("Completed", "Requested", "InProgress") else "FAILED"), {
         "endpoint": spec["endpoint"], "model": target, "deployment": record}
+
+
+class LogAction:
+    """Writes a JSON line to ``$LOOPML_HOME/logs/events.log`` and the ``loopml.events`` logger."""
+
+    def check(self, spec: dict[str, Any]) -> None:
+        if spec.get("level", "info") not in _LEVELS:
+            raise ValidationError(f"log action level {spec.get('level')!r} is not one of {list(_LEVELS)}")
+
+    def perform(self, spec: dict[str, Any], event: Event, *, action_id: str) -> tuple[str, dict[str, Any]]:
+        return _log(spec, event)
 
 
 def _log(spec: dict[str, Any], event: Event) -> tuple[str, dict[str, Any]]:

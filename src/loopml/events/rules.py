@@ -8,6 +8,7 @@ skipped actions are recorded as ``SKIPPED_COOLDOWN``. Every action row names the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,12 +16,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from loopml.core import audit, clock, context, ids
-from loopml.core._sql import insert_ignore
+from loopml.core import audit, checks, clock, context, ids, names
+from loopml.core.bus import Event, event_in, events_after
+from loopml.core.rows import insert_ignore
 from loopml.errors import ConflictError, NotFoundError, ValidationError
 from loopml.events import actions as _actions
-from loopml.events._tables import actions, cursors, events, rules
-from loopml.events.bus import Event, check_pattern, matches, row_to_event
+from loopml.events._tables import actions, cursors, rules
+from loopml.events.patterns import check_pattern, matches
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 
 CURSOR = "rules"
 ACTED = ("STARTED", "SUCCEEDED", "FAILED")
@@ -54,6 +58,18 @@ class ActionRecord:
     ended_at: datetime | None
 
 
+PUT_RULE_CONSTRAINTS: dict[str, list[checks.Constraint]] = {
+    "cooldown_seconds": [checks.Interval(float, 0, checks.TEN_YEARS)],
+    "enabled": [checks.Typed(bool, "bool")], "replace": [checks.Typed(bool, "bool")],
+}
+"""What :func:`put_rule` accepts (the name: :mod:`loopml.core.names`; the pattern: ``check_pattern``; each
+action: its kind's ``check``)."""
+
+
+_LIMIT: dict[str, list[checks.Constraint]] = {"limit": [checks.Interval(int, 1, checks.MAX_PAGE)]}
+
+
+@checks.validate_params(PUT_RULE_CONSTRAINTS)
 def put_rule(
     name: str,
     pattern: dict[str, Any],
@@ -67,7 +83,7 @@ def put_rule(
 
     Args:
         name: Lowercase letters, digits, dashes.
-        pattern: EventBridge-style pattern (see :mod:`loopml.events.bus`).
+        pattern: EventBridge-style pattern (see :mod:`loopml.events.patterns`).
         actions_: Action specs (see :mod:`loopml.events.actions`); webhook URLs are checked now.
         cooldown_seconds: After acting, the rule skips matching events for this long (no retraining storm).
         enabled: A disabled rule matches nothing.
@@ -81,8 +97,6 @@ def put_rule(
     if not isinstance(actions_, list) or not actions_:
         raise ValidationError(f"rule {name!r} needs a non-empty list of actions, got {actions_!r}")
     checked = [_actions.check_action(a) for a in actions_]
-    if cooldown_seconds < 0:
-        raise ValidationError(f"cooldown_seconds is {cooldown_seconds}; use 0 (none) or more, e.g. 3600")
     user, now = context.current_user(), clock.now()
     values = dict(name=name, pattern=pattern, actions=checked, cooldown_seconds=float(cooldown_seconds),
                   enabled=enabled, created_by=user, created_at=now)
@@ -121,6 +135,7 @@ def delete_rule(name: str) -> None:
         audit.append(conn, actor=context.current_user(), action="rule.delete", resource=f"rule:{name}")
 
 
+@checks.validate_params(_LIMIT)
 def list_actions(*, rule: str | None = None, event_id: str | None = None, limit: int = 100) -> list[ActionRecord]:
     """Actions taken (newest first), optionally for one rule or one event."""
     query = sa.select(actions).order_by(actions.c.created_at.desc(), actions.c.action_index).limit(limit)
@@ -132,6 +147,7 @@ def list_actions(*, rule: str | None = None, event_id: str | None = None, limit:
         return [_record(r) for r in conn.execute(query)]
 
 
+@checks.validate_params(_LIMIT)
 def process_events(*, now: datetime | None = None, limit: int = 100) -> list[ActionRecord]:
     """Match new events against the rules and carry out the actions; returns the action rows written.
 
@@ -141,8 +157,7 @@ def process_events(*, now: datetime | None = None, limit: int = 100) -> list[Act
     done: list[ActionRecord] = []
     with context.get_db().read() as conn:
         after = conn.execute(sa.select(cursors.c.seq).where(cursors.c.name == CURSOR)).scalar() or 0
-        pending = [row_to_event(r) for r in conn.execute(
-            sa.select(events).where(events.c.seq > after).order_by(events.c.seq).limit(limit))]
+        pending = events_after(conn, after, limit=limit)
     for event in pending:
         done += _handle(event, now)
     return done
@@ -220,10 +235,10 @@ def get_action(action_id: str) -> tuple[ActionRecord, dict[str, Any], Event]:
         if row is None:
             raise NotFoundError(f"no action {action_id!r}", action=action_id)
         rule = conn.execute(sa.select(rules).where(rules.c.name == row.rule)).first()
-        event = conn.execute(sa.select(events).where(events.c.id == row.event_id)).one()
+        event = event_in(conn, row.event_id)
     if rule is None:
         raise NotFoundError(f"rule {row.rule!r} of action {action_id} was deleted", action=action_id)
-    return _record(row), list(rule.actions)[row.action_index], row_to_event(event)
+    return _record(row), list(rule.actions)[row.action_index], event
 
 
 class _Row:
@@ -243,8 +258,5 @@ def _record(row: Any) -> ActionRecord:
 
 
 def _check_name(name: str) -> None:
-    import re
-
-    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,99}", name):
-        raise ValidationError(f"rule name {name!r} must be lowercase letters, digits and dashes (max 100), "
-                              "e.g. 'retrain-on-drift'", rule=name)
+    names.check("rule", name, narrower=_NAME, rule="1-100 lowercase ASCII letters, digits and dashes, starting "
+                "with a letter or digit", example="retrain-on-drift")

@@ -16,6 +16,11 @@ class InMemoryOnlineStore:
         self._rows: dict[tuple[str, str], OnlineRecord] = {}
         self._lock = threading.Lock()
 
+    @classmethod
+    def from_url(cls, url: str) -> InMemoryOnlineStore:
+        """Open ``memory://NAME`` (a new, empty store)."""
+        return cls(url.split("://", 1)[-1])
+
     def write_batch(self, group: str, rows: Sequence[OnlineRow]) -> int:
         """Upsert ``rows`` where newer; return how many changed."""
         changed = 0

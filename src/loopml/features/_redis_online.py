@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from typing import Any, cast
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import redis
 
@@ -54,6 +56,14 @@ class RedisOnlineStore:
         self.url = f"{re.sub(r'//[^@/]*@', '//', url)}?prefix={prefix}"  # no credentials
         self._script = self._client.register_script(_CAS)
 
+    @classmethod
+    def from_url(cls, url: str) -> RedisOnlineStore:
+        """Open ``redis://[user:password@]host:port/db[?prefix=myapp:]`` (prefix default ``loopml:features:``)."""
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        prefix = query.pop("prefix", ["loopml:features:"])[0]
+        return cls(urlunsplit(parts._replace(query=urlencode(query, doseq=True))), prefix=prefix)
+
     def _key(self, group: str, key: str) -> str:
         return f"{self.prefix}{group}:{key}"
 
@@ -73,7 +83,7 @@ class RedisOnlineStore:
     def read(self, group: str, key: str) -> OnlineRecord | None:
         """The stored row for one encoded key, or ``None``."""
         try:
-            return _decode(self._client.get(self._key(group, key)))
+            return _decode(_value(self._client.get(self._key(group, key))))
         except redis.RedisError as exc:
             raise _backend(exc) from exc
 
@@ -82,7 +92,7 @@ class RedisOnlineStore:
         if not keys:
             return []
         try:
-            raw = self._client.mget([self._key(group, k) for k in keys])
+            raw = cast(list[bytes | None], self._client.mget([self._key(group, k) for k in keys]))  # sync client
         except redis.RedisError as exc:
             raise _backend(exc) from exc
         return [_decode(v) for v in raw]
@@ -92,7 +102,7 @@ class RedisOnlineStore:
         head = self._key(group, "")
         try:
             for name in self._client.scan_iter(match=head + "*", count=1000):
-                record = _decode(self._client.get(name))
+                record = _decode(_value(self._client.get(name)))
                 if record is not None:
                     yield name.decode()[len(head):], record
         except redis.RedisError as exc:
@@ -106,3 +116,9 @@ class RedisOnlineStore:
 def _backend(exc: Exception) -> BackendError:
     return BackendError(f"the Redis online store failed ({type(exc).__name__}); check that the server is "
                         "running and that LOOPML_ONLINE is right")
+
+
+def _value(reply: Any) -> bytes | None:
+    """A GET reply: redis-py types its commands as ``Awaitable | Any`` for the sync and async clients alike;
+    the synchronous client used here returns the stored bytes (or None) by construction."""
+    return cast(bytes | None, reply)

@@ -6,6 +6,8 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import TracebackType
+from typing import Literal
 
 from loopml.errors import BackendError, StoreBusy
 from loopml.features.online import OnlineRecord, OnlineRow
@@ -48,7 +50,12 @@ class SQLiteOnlineStore:
             self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             self._conn.execute(_SCHEMA)
 
-    def _errors(self):  # type: ignore[no-untyped-def]
+    @classmethod
+    def from_url(cls, url: str) -> SQLiteOnlineStore:
+        """Open ``sqlite:///path/online.db`` (``sqlite://`` alone: a private in-memory database)."""
+        return cls(url.split(":///", 1)[1] if ":///" in url else ":memory:")
+
+    def _errors(self) -> _translate:
         return _translate(self.path)
 
     def write_batch(self, group: str, rows: Sequence[OnlineRow]) -> int:
@@ -109,7 +116,8 @@ class _translate:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind, exc, tb) -> bool:  # type: ignore[no-untyped-def]
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> Literal[False]:
         if isinstance(exc, sqlite3.OperationalError):
             text = str(exc).lower()
             if "locked" in text or "busy" in text:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from loopml.core import names
 from loopml.errors import ValidationError
 
 FEATURE_TYPES = ("float64", "float32", "int64", "int32", "bool", "string", "datetime")
@@ -17,17 +18,15 @@ FEATURE_TYPES = ("float64", "float32", "int64", "int32", "bool", "string", "date
 KEY_TYPES = ("int64", "string")
 """The types an entity key may declare."""
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 RESERVED = frozenset({"_write_ts", "_ingest_id", "_row"})
 
 
 def _check_name(kind: str, name: object) -> None:
-    if not isinstance(name, str) or not _NAME.match(name) or name in RESERVED:
-        raise ValidationError(
-            f"{kind} name {name!r} is not allowed; use 1-63 characters of lowercase letters, digits and "
-            f"'_', starting with a letter (and not one of {sorted(RESERVED)})",
-            value=name,
-        )
+    rule = f"1-63 lowercase ASCII letters, digits and '_', starting with a letter, not one of {sorted(RESERVED)}"
+    names.check(kind, name, narrower=_NAME, rule=rule, example="customer_stats")
+    if name in RESERVED:
+        raise ValidationError(f"{kind} name {name!r} is not allowed: use {rule}", value=name)
 
 
 def _normalize_keys(entity_keys: list[str] | dict[str, str]) -> dict[str, str]:

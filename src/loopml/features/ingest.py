@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import pandas as pd
@@ -93,7 +93,9 @@ def _fresh_rows(con: duckdb.DuckDBPyConnection, group: FeatureGroup, files: list
     same = " AND ".join(f'b."{c}" IS NOT DISTINCT FROM s."{c}"' for c in cols)
     con.execute(f"CREATE TEMP TABLE fresh AS SELECT b.* FROM batch b ANTI JOIN stored s ON {same}")
     on_pk = " AND ".join(f'f."{c}" = s."{c}"' for c in pk)
-    return bool(con.execute(f"SELECT count(*) FROM fresh f SEMI JOIN stored s ON {on_pk}").fetchone()[0])
+    # count(*) always returns exactly one row
+    counted = cast(tuple[int], con.execute(f"SELECT count(*) FROM fresh f SEMI JOIN stored s ON {on_pk}").fetchone())
+    return bool(counted[0])
 
 
 def ingest(group: str | FeatureGroup, df: pd.DataFrame, *, online: bool = True,

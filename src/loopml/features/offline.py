@@ -12,6 +12,8 @@ query reads. Local files are also written under a temporary name, fsynced and re
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import uuid
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from loopml.core import clock, context
+from loopml.core.blobs import storage_options
 from loopml.errors import BackendError, StorageFull
 from loopml.features._tables import feature_ingests
 
@@ -35,7 +38,7 @@ WRITE_TS = "_write_ts"
 
 def root_url() -> str:
     """Where offline feature data lives: ``LOOPML_FEATURES`` or ``<home>/features``."""
-    return os.environ.get("LOOPML_FEATURES") or str(context.get_settings().home / "features")
+    return context.get_settings().features
 
 
 def _is_local(url: str) -> bool:
@@ -43,8 +46,7 @@ def _is_local(url: str) -> bool:
 
 
 def _fs_options(url: str) -> dict[str, Any]:
-    endpoint = os.environ.get("LOOPML_S3_ENDPOINT") or os.environ.get("AWS_ENDPOINT_URL")
-    return {"client_kwargs": {"endpoint_url": endpoint}} if url.startswith("s3://") and endpoint else {}
+    return storage_options(url)
 
 
 @dataclass(frozen=True)
@@ -94,19 +96,28 @@ def write_partitions(group: str, ingest_id: str, table: pa.Table, event_time: st
     for day in pc.unique(days).to_pylist():
         part = table.filter(pc.equal(days, pa.scalar(day, pa.date32())))
         key = f"{group}/event_date={day.isoformat()}/{ingest_id}.parquet"
-        _write_file(part, key)
-        entries.append({"path": key, "event_date": day.isoformat(), "rows": part.num_rows})
+        data = _parquet_bytes(part)
+        _write_file(data, key)
+        entries.append({"path": key, "event_date": day.isoformat(), "rows": part.num_rows,
+                        "sha256": f"sha256:{hashlib.sha256(data).hexdigest()}", "size": len(data)})
     return entries
 
 
-def _write_file(table: pa.Table, key: str) -> None:
+def _parquet_bytes(table: pa.Table) -> bytes:
+    """The partition as Parquet bytes, hashed before they are written (``loopml fsck`` re-checks them)."""
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue()
+
+
+def _write_file(data: bytes, key: str) -> None:
     url = f"{root_url().rstrip('/')}/{key}"
     try:
         if _is_local(url):
-            _write_local(table, Path(url.removeprefix("file://")))
+            _write_local(data, Path(url.removeprefix("file://")))
         else:
             with fsspec.open(url, "wb", **_fs_options(url)) as handle:
-                pq.write_table(table, handle, compression="zstd")
+                handle.write(data)
     except OSError as exc:
         if exc.errno in (28, 27):  # ENOSPC, EFBIG
             raise StorageFull(f"no space left writing feature data at {url}; free space and re-run the ingest "
@@ -115,12 +126,13 @@ def _write_file(table: pa.Table, key: str) -> None:
                            "and re-run the ingest (it is idempotent)") from exc
 
 
-def _write_local(table: pa.Table, path: Path) -> None:
+def _write_local(data: bytes, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".tmp-{uuid.uuid4().hex}.parquet"
     try:
-        pq.write_table(table, tmp, compression="zstd")
-        with open(tmp, "rb+") as handle:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
         dir_fd = os.open(path.parent, os.O_RDONLY)

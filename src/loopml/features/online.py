@@ -1,18 +1,19 @@
 """The online store: the latest feature values per entity, for low-latency reads at serving time.
 
-Back ends sit behind the small :class:`OnlineStore` protocol and are chosen by URL scheme
-(``sqlite:///path`` by default, ``redis://host:port/db?prefix=...``, or ``memory://`` for tests). Rows are stored as opaque strings:
+Back ends sit behind the small :class:`OnlineStore` protocol and are rows of one lazy table,
+:data:`ONLINE_STORES`, chosen by URL scheme (``sqlite:///path`` by default, ``redis://host:port/db?prefix=...``,
+or ``memory://`` for tests); every back end passes :mod:`loopml.testing.online_store_contract`. Rows are stored as opaque strings:
 an entity key (canonical JSON of the key values), the event time and write time in microseconds, and the
 feature values as a JSON object. Encoding and decoding happen here, once, for every back end.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple, Protocol, runtime_checkable
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from loopml.errors import ValidationError
 from loopml.features.group import FeatureGroup
@@ -27,7 +28,10 @@ try:  # orjson parses stored values ~10x faster; it refuses NaN, which DuckDB wr
         except orjson.JSONDecodeError:
             return json.loads(text)  # type: ignore[no-any-return]
 except ImportError:  # pragma: no cover - orjson is optional
-    loads_values = json.loads
+    def loads_values(text: str) -> dict[str, Any]:
+        """Parse a stored values object (JSON, possibly with NaN/Infinity)."""
+        values: dict[str, Any] = json.loads(text)
+        return values
 
 
 class OnlineRecord(NamedTuple):
@@ -148,11 +152,15 @@ def online_rows_sql(group: FeatureGroup, relation: str) -> str:
             f"epoch_us(_write_ts) AS write_us, {values_sql(group)} AS vals FROM ({relation}) ORDER BY key")
 
 
-def _redis_prefix(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    query = parse_qs(parts.query)
-    prefix = query.pop("prefix", ["loopml:features:"])[0]
-    return urlunsplit(parts._replace(query=urlencode(query, doseq=True))), prefix
+ONLINE_STORES: dict[str, str] = {
+    "sqlite": "loopml.features._sqlite_online:SQLiteOnlineStore",
+    "redis": "loopml.features._redis_online:RedisOnlineStore",
+    "rediss": "loopml.features._redis_online:RedisOnlineStore",
+    "unix": "loopml.features._redis_online:RedisOnlineStore",
+    "memory": "loopml.features._memory_online:InMemoryOnlineStore",
+}
+"""Online-store back ends by URL scheme: module paths as data, imported only when chosen. Each class
+opens itself from a URL (``from_url``) and passes :mod:`loopml.testing.online_store_contract`."""
 
 
 _open: dict[tuple[int, str], OnlineStore] = {}
@@ -178,23 +186,13 @@ def open_online_store(url: str | None = None) -> OnlineStore:
 
 def _make(url: str) -> OnlineStore:
     scheme = url.split(":", 1)[0].lower()
-    if scheme == "sqlite":
-        from loopml.features._sqlite_online import SQLiteOnlineStore
-
-        return SQLiteOnlineStore(url.split(":///", 1)[1] if ":///" in url else ":memory:")
-    if scheme in ("redis", "rediss", "unix"):
-        from loopml.features._redis_online import RedisOnlineStore
-
-        bare, prefix = _redis_prefix(url)
-        return RedisOnlineStore(bare, prefix=prefix)
-    if scheme == "memory":
-        from loopml.features._memory_online import InMemoryOnlineStore
-
-        return InMemoryOnlineStore(url.split("://", 1)[-1])
-    raise ValidationError(
-        f"online store URL {url.split('@')[-1]!r} has unsupported scheme {scheme!r}; use sqlite:///path, "
-        "redis://host:port/db or memory:// (set LOOPML_ONLINE)", value=scheme,
-    )
+    if scheme not in ONLINE_STORES:
+        raise ValidationError(
+            f"online store URL {url.split('@')[-1]!r} has unsupported scheme {scheme!r}; use sqlite:///path, "
+            "redis://host:port/db or memory:// (set LOOPML_ONLINE)", value=scheme,
+        )
+    module, _, cls = ONLINE_STORES[scheme].partition(":")
+    return getattr(importlib.import_module(module), cls).from_url(url)  # type: ignore[no-any-return]
 
 
 def close_online_stores() -> None:
@@ -214,7 +212,7 @@ def parse_entity(group: FeatureGroup, text: str) -> tuple[Any, ...]:
     if len(parts) != len(group.entity_keys):
         raise ValidationError(f"entity id {text!r} needs {len(group.entity_keys)} comma-separated values "
                               f"for keys {group.key_names}")
-    values = []
+    values: list[int | str] = []
     for (name, kind), part in zip(group.entity_keys.items(), parts, strict=True):
         if kind == "int64":
             try:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from loopml.core import audit, clock, context, ids
-from loopml.errors import ConflictError, NotFoundError
+from loopml.errors import ConflictError, NotFoundError, ValidationError
 from loopml.features._tables import feature_groups, feature_ingests, feature_watermarks
 from loopml.features.group import FeatureGroup, FeatureGroupInfo
 
@@ -42,7 +42,19 @@ def _check_compatible(old: FeatureGroup, new: FeatureGroup) -> None:
         )
 
 
-def register_feature_group(group: FeatureGroup) -> FeatureGroupInfo:
+def _definition(group: FeatureGroup | str) -> FeatureGroup:
+    if isinstance(group, FeatureGroup):
+        return group
+    from loopml.pipelines import load_ref
+
+    found = load_ref(group)
+    if not isinstance(found, FeatureGroup):
+        raise ValidationError(f"{group!r} is a {type(found).__name__}, not a FeatureGroup; pass MODULE:NAME of a "
+                              "FeatureGroup object")
+    return found
+
+
+def register_feature_group(group: FeatureGroup | str) -> FeatureGroupInfo:
     """Store a feature group definition; a definition with a new hash becomes the next version.
 
     Registering the same definition again is a no-op that returns the existing version. A new version may
@@ -50,14 +62,17 @@ def register_feature_group(group: FeatureGroup) -> FeatureGroupInfo:
     event time column or a feature's type.
 
     Args:
-        group: the definition.
+        group: the definition, or where it is defined: ``MODULE:NAME`` or ``path/file.py:NAME``.
 
     Returns:
         The registered version.
 
     Raises:
         ConflictError: the definition changes keys, event time or a feature type.
+        NotFoundError: the module or name of ``MODULE:NAME`` does not exist.
+        ValidationError: ``MODULE:NAME`` names something that is not a :class:`FeatureGroup`.
     """
+    group = _definition(group)
     digest = group.definition_hash
     with context.get_db().write() as conn:
         latest = _latest(conn, group.name)
@@ -70,13 +85,14 @@ def register_feature_group(group: FeatureGroup) -> FeatureGroupInfo:
         if latest is not None:
             _check_compatible(FeatureGroup.from_dict(latest.definition), group)
         version = 1 if latest is None else latest.version + 1
+        created_at, created_by = clock.now(), context.current_user()
         row = {"id": ids.new_id("fg"), "name": group.name, "version": version, "definition_hash": digest,
-               "definition": group.to_dict(), "created_at": clock.now(), "created_by": context.current_user()}
+               "definition": group.to_dict(), "created_at": created_at, "created_by": created_by}
         conn.execute(feature_groups.insert().values(**row))
-        audit.append(conn, actor=row["created_by"], action="feature_group.register",
+        audit.append(conn, actor=created_by, action="feature_group.register",
                      resource=f"feature_group:{group.name}@{version}", details={"definition_hash": digest})
     _cache.clear()
-    return FeatureGroupInfo(group, version, digest, row["created_at"], row["created_by"])
+    return FeatureGroupInfo(group, version, digest, created_at, created_by)
 
 
 def get_feature_group(name: str, version: int | None = None) -> FeatureGroupInfo:

@@ -21,14 +21,18 @@ Example:
 from __future__ import annotations
 
 from loopml.models._flavors import FLAVORS
-from loopml.models.folder import deserialization_count, load, save
+from loopml.models._script import save_script
+from loopml.models.folder import check, copy_folder, deserialization_count, load, save
 from loopml.models.loaded import LoadedClassifier, LoadedModel
 from loopml.models.manifest import MANIFEST, ModelInfo, OutputSpec, folder_digest, read_info
 from loopml.models.safety import (
     PICKLE_FAMILY,
     SAFE_GLOBALS,
+    PickleGlobal,
+    PickleReport,
     detect_format,
     limit_resources,
+    pickle_report,
     sandbox_env,
     scan_pickle,
 )
@@ -36,6 +40,8 @@ from loopml.models.signature import ColumnSpec, Signature, infer_signature
 
 __all__ = [
     "FLAVORS", "MANIFEST", "PICKLE_FAMILY", "SAFE_GLOBALS", "ColumnSpec", "LoadedClassifier", "LoadedModel",
-    "ModelInfo", "OutputSpec", "Signature", "deserialization_count", "detect_format", "folder_digest",
-    "infer_signature", "limit_resources", "load", "read_info", "sandbox_env", "save", "scan_pickle",
+    "ModelInfo", "OutputSpec", "PickleGlobal", "PickleReport", "Signature", "check", "copy_folder", "deserialization_count",
+    "detect_format",
+    "folder_digest", "infer_signature", "limit_resources", "load", "pickle_report", "read_info", "sandbox_env", "save",
+    "save_script", "scan_pickle",
 ]

@@ -27,6 +27,7 @@ FLAVORS = {
     "lightgbm": "loopml.models._lightgbm",
     "sklearn": "loopml.models._sklearn",
     "pyfunc": "loopml.models._pyfunc",
+    "script": "loopml.models._script",
 }
 
 
@@ -55,6 +56,8 @@ def flavor_module(name: str) -> ModuleType:
 def detect_flavor(model: Any) -> str:
     """The flavor for ``model``: the first in :data:`FLAVORS` whose module handles it."""
     for name, module in FLAVORS.items():
+        if name == "script":
+            continue
         if _module_name_hint(model, name) and importlib.import_module(module).handles(model):
             return name
     raise ValidationError(

@@ -1,7 +1,13 @@
 """The ``onnx`` flavor: one self-contained ``model.onnx`` run with ONNX Runtime.
 
-Tensors stored as external data are refused both when saving and when loading: an external-data
-location is a path the file chooses, which is how an ONNX file reads files outside its folder.
+An ONNX tensor may live outside the file ("external data"): its ``location`` is a path the file chooses,
+resolved by ONNX Runtime against the model's folder — or, for a model loaded from bytes, against the
+working directory. That is how an ONNX file reads files of the host it runs on. So every tensor the
+protobuf holds anywhere (initializers, sparse values and indices, node attributes, If/Loop/Scan
+subgraphs, local functions and their attribute defaults, training graphs, fields this ``onnx`` does not
+know) is checked, and any external reference is refused when saving, registering and loading. ONNX
+Runtime then gets the re-serialized, checked protobuf (unknown fields dropped) and an empty private
+folder as the only place external data could resolve, so nothing resolves against the working directory.
 """
 
 from __future__ import annotations
@@ -34,8 +40,7 @@ def save(model: Any, folder: Path) -> Saved:
     """Write the model as a single file, refusing external data."""
     import onnx
 
-    refuse_external_data(model)
-    (folder / MODEL_FILE).write_bytes(model.SerializeToString())
+    (folder / MODEL_FILE).write_bytes(_checked_bytes(model.SerializeToString()))
     outputs = [o.name for o in model.graph.output]
     output = OutputSpec("classification") if len(outputs) >= 2 else OutputSpec("unknown")
     return Saved(MODEL_FILE, "onnx", onnx.__version__, output,
@@ -43,44 +48,73 @@ def save(model: Any, folder: Path) -> Saved:
 
 
 def refuse_external_data(model: Any) -> None:
-    """Raise UnsafeModelError if any tensor of ``model`` (subgraphs included) is stored outside the file."""
+    """Raise UnsafeModelError if any tensor anywhere in ``model`` names external data (or has unknown fields).
+
+    Raises:
+        UnsafeModelError: naming every external tensor and its location.
+    """
+    found = [_where(t) for t in _tensors(model)]
+    if found:
+        raise UnsafeModelError(
+            f"ONNX tensors stored as external data: {', '.join(found[:10])}; an external-data location is a "
+            "path outside the model file, so loopml accepts only single-file ONNX models. Re-export with "
+            "onnx.save_model(model, path, save_as_external_data=False)", tensors=found)
+
+
+def _where(tensor: Any) -> str:
+    location = next((e.value for e in tensor.external_data if e.key == "location"), "?")
+    return f"{tensor.name or '<unnamed>'!r} at {location!r}"
+
+
+def _tensors(message: Any) -> Iterator[Any]:
+    """Every TensorProto with external data anywhere in ``message``, found by walking each message field
+    (so places added in later ONNX versions are walked too)."""
     import onnx
 
-    for tensor in _tensors(model.graph):
-        if tensor.data_location == onnx.TensorProto.EXTERNAL or len(tensor.external_data):
-            where = next((e.value for e in tensor.external_data if e.key == "location"), "?")
-            raise UnsafeModelError(
-                f"ONNX tensor {tensor.name!r} is stored as external data at {where!r}; loopml accepts only "
-                "single-file ONNX models. Re-export with onnx.save_model(model, path, "
-                "save_as_external_data=False)", tensor=tensor.name)
+    stack = [message]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, onnx.TensorProto) and (
+                current.data_location == onnx.TensorProto.EXTERNAL or len(current.external_data)):
+            yield current
+        for field, value in current.ListFields():
+            if field.type != field.TYPE_MESSAGE:
+                continue
+            if hasattr(value, "ListFields"):
+                stack.append(value)
+            else:  # a repeated field (ONNX has no map fields)
+                stack.extend(value)
 
 
-def _tensors(graph: Any) -> Iterator[Any]:
-    yield from graph.initializer
-    yield from (s.values for s in graph.sparse_initializer)
-    for node in graph.node:
-        for attr in node.attribute:
-            if attr.HasField("t"):
-                yield attr.t
-            yield from attr.tensors
-            if attr.HasField("g"):
-                yield from _tensors(attr.g)
-            for sub in attr.graphs:
-                yield from _tensors(sub)
+def _checked_bytes(data: bytes) -> bytes:
+    """Parse, drop fields this ``onnx`` does not know, refuse external data, and serialize again."""
+    import onnx
+
+    try:
+        model = onnx.load_model_from_string(data)
+    except Exception as exc:  # noqa: BLE001 - any parse failure is a bad model file
+        raise ValidationError(f"model.onnx is not a valid ONNX protobuf ({type(exc).__name__}); re-export it") \
+            from exc
+    model.DiscardUnknownFields()
+    refuse_external_data(model)
+    return bytes(model.SerializeToString())
 
 
 def inspect(data: bytes, info: ModelInfo, *, trust: bool) -> None:
     """Refuse external data before anything opens the model (the protobuf parse runs no code)."""
-    import onnx
-
-    refuse_external_data(onnx.load_model_from_string(data))
+    _checked_bytes(data)
 
 
 def load(data: bytes, info: ModelInfo, *, trust: bool) -> Any:
-    """Open an ONNX Runtime session on verified, inspected bytes."""
+    """Open an ONNX Runtime session on the checked protobuf, with external data confined to an empty folder."""
+    import tempfile
+
     import onnxruntime
 
-    session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
+    options = onnxruntime.SessionOptions()
+    with tempfile.TemporaryDirectory(prefix="loopml-onnx-") as empty:
+        options.add_session_config_entry("session.model_external_initializers_file_folder_path", empty)
+        session = onnxruntime.InferenceSession(_checked_bytes(data), options, providers=["CPUExecutionProvider"])
     cls = _OnnxClassifier if len(session.get_outputs()) >= 2 else _OnnxPredictor
     return cls(session, info)
 

@@ -17,6 +17,8 @@ from loopml.models.safety import SAFE_GLOBALS, scan_pickle
 
 FILE_FORMAT = "pickle"
 MODEL_FILE = "model.pkl"
+RUNS_CODE = True
+WHAT_RUNS = "a pickle of {info.model_class!r}"
 _STACK = ("numpy.*", "pandas.*", "sklearn.*", "scipy.*", "xgboost.*", "lightgbm.*", "skops.*")
 
 

@@ -18,7 +18,8 @@ from loopml.models.manifest import ModelInfo
 FILE_FORMAT = "skops"
 MODEL_FILE = "model.skops"
 
-#: Types outside skops' default trusted set that scikit-learn estimators hold (pinned for skops 0.16).
+#: Types outside skops' default trusted set that scikit-learn estimators hold (pinned for skops 0.16);
+#: :func:`trusted_types` adds loopml's own recipe transformers.
 TRUSTED_TYPES = (
     "numpy.dtype",
     "sklearn.tree._tree.Tree",
@@ -30,7 +31,21 @@ TRUSTED_TYPES = (
     "sklearn.metrics._dist_metrics.MinkowskiDistance64",
     "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
     "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
+    "collections.OrderedDict",
+    # XGBoost and LightGBM estimators inside a Pipeline: their boosters restore from the library's own model
+    # bytes (no code), and anything else they hold is audited by skops type by type.
+    "xgboost.core.Booster", "xgboost.sklearn.XGBClassifier", "xgboost.sklearn.XGBRegressor",
+    "xgboost.sklearn.XGBRanker", "xgboost.sklearn.XGBRFClassifier", "xgboost.sklearn.XGBRFRegressor",
+    "lightgbm.basic.Booster", "lightgbm.sklearn.LGBMClassifier", "lightgbm.sklearn.LGBMRegressor",
+    "lightgbm.sklearn.LGBMRanker",
 )
+
+
+def trusted_types() -> tuple[str, ...]:
+    """:data:`TRUSTED_TYPES` plus loopml's own recipe transformers (``loopml.data.transformers``)."""
+    from loopml.data.transformers import TRUSTED_TYPES as RECIPE_TYPES
+
+    return (*TRUSTED_TYPES, *RECIPE_TYPES)
 
 
 def handles(model: Any) -> bool:
@@ -41,11 +56,20 @@ def handles(model: Any) -> bool:
 
 
 def save(model: Any, folder: Path) -> Saved:
-    """Write ``model`` with ``skops.io.dump``."""
+    """Write ``model`` with ``skops.io.dump``, refusing types loading would refuse (never first at deploy)."""
     import sklearn
     import skops.io
 
-    skops.io.dump(model, folder / MODEL_FILE)
+    from loopml.core.canonical import canonical_skops
+
+    (folder / MODEL_FILE).write_bytes(canonical_skops(skops.io.dumps(model)))
+    extra = untrusted_types((folder / MODEL_FILE).read_bytes())
+    if extra:
+        raise UnsafeModelError(
+            f"the model holds types outside loopml's trusted list: {extra[:10]}; loading them could run code, so "
+            "endpoints would refuse this model. Build it from scikit-learn, XGBoost, LightGBM and loopml recipe "
+            "steps, or save your own classes with flavor='pyfunc' and register it with trust_code=True",
+            types=extra)
     return Saved(MODEL_FILE, "scikit-learn", sklearn.__version__, output_of(model),
                  {"skops_version": _skops_version()})
 
@@ -75,7 +99,8 @@ def untrusted_types(data: bytes) -> list[str]:
     """Types in a skops file outside :data:`TRUSTED_TYPES` (nothing is loaded to find them)."""
     import skops.io
 
-    return [t for t in skops.io.get_untrusted_types(data=data) if t not in TRUSTED_TYPES]
+    trusted = trusted_types()
+    return [t for t in skops.io.get_untrusted_types(data=data) if t not in trusted]
 
 
 def inspect(data: bytes, info: ModelInfo, *, trust: bool) -> None:

@@ -15,9 +15,11 @@ from loopml.models import _flavors
 from loopml.models.loaded import LoadedModel, wrap
 from loopml.models.manifest import (
     FORMAT_VERSION,
+    MANIFEST,
     ModelInfo,
     folder_digest,
     info_from,
+    read_folder,
     read_verified,
     sha256,
     write_manifest,
@@ -82,6 +84,33 @@ def save(model: Any, path: str | Path, *, signature: Any = None, input_example: 
     return info_from(manifest, target)
 
 
+def save_files(files: dict[str, bytes], path: str | Path, *, flavor: str, model_file: str,
+               framework: tuple[str, str], model_class: str, signature: Signature | None, options: dict[str, Any],
+               metadata: dict[str, Any] | None, python_version: str) -> ModelInfo:
+    """Write a model folder from ``{relative path: bytes}`` plus its manifest (atomically, like :func:`save`)."""
+    from loopml.models._tree import write_files
+
+    target = _check_target(Path(path))
+    manifest = {
+        "format_version": FORMAT_VERSION, "flavor": flavor,
+        "framework": {"name": framework[0], "version": framework[1]}, "python_version": python_version,
+        "model_file": model_file, "model_class": model_class, "signature": signature.to_dict() if signature else None,
+        "output": {"type": "unknown"}, "files": {rel: sha256(data) for rel, data in sorted(files.items())},
+        "metadata": _json_metadata(metadata), "options": options,
+    }
+    manifest["digest"] = folder_digest(manifest)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    try:
+        staging.rmdir()
+        write_files(staging, files)
+        write_manifest(staging, manifest)
+        _publish(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return info_from(manifest, target)
+
+
 def _check_target(target: Path) -> Path:
     if target.is_symlink() or (target.exists() and (not target.is_dir() or any(target.iterdir()))):
         raise ConflictError(f"{target} already exists and is not an empty folder; save to a new path",
@@ -139,9 +168,10 @@ def _write_payload(model: Any, module: Any, staging: Path, *, name: str, sig: Si
 
 
 def _publish(staging: Path, target: Path) -> None:
-    for path in staging.iterdir():
-        with open(path, "rb") as fh:
-            os.fsync(fh.fileno())
+    for path in staging.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
     if target.exists():
         target.rmdir()
     os.rename(staging, target)
@@ -155,8 +185,8 @@ def load(path: str | Path, *, trust: bool = False, expected_digest: str | None =
 
     Args:
         path: the model folder.
-        trust: allow formats that can run code when loaded (``pyfunc`` pickles, skops types outside the
-            allowlist). Pass it only for files you built yourself.
+        trust: allow formats that can run code when loaded (``pyfunc`` pickles, ``script`` inference code,
+            skops types outside the allowlist). Pass it only for files you built yourself.
         expected_digest: if given, the folder digest must equal it (e.g. the digest a version was
             approved for).
 
@@ -169,28 +199,81 @@ def load(path: str | Path, *, trust: bool = False, expected_digest: str | None =
         UnsafeModelError: the payload could run code and ``trust`` is false.
         ValidationError: the manifest is malformed or names a file outside the folder.
     """
+    info, blobs = _checked(path, trust=trust, expected_digest=expected_digest)
+    module = _flavors.flavor_module(info.flavor)
+    extra = {"files": blobs} if getattr(module, "NEEDS_FILES", False) else {}
+    _COUNTS["deserialized"] += 1
+    return wrap(info, module.load(blobs[info.model_file], info, trust=trust, **extra))
+
+
+def check(path: str | Path, *, trust: bool = False) -> tuple[ModelInfo, bool]:
+    """Everything :func:`load` checks, without deserialising anything (the registry runs it at register time).
+
+    Returns:
+        The verified manifest, and whether loading needs ``trust=True`` (the model is code: a pickle, an
+        inference script, or skops types outside the allowlist).
+
+    Raises:
+        the errors of :func:`load`; UnsafeModelError when the model needs trust and ``trust`` is false.
+    """
+    try:
+        info, _ = _checked(path, trust=False)
+        return info, False
+    except UnsafeModelError:
+        if not trust:
+            raise
+    info, _ = _checked(path, trust=True)
+    return info, True
+
+
+def copy_folder(source: Path, dest: Path) -> Path:
+    """Copy a model folder from its verified bytes, after refusing links, special files and stray files.
+
+    Raises:
+        ValidationError: ``source`` is not a model folder, or holds something other than the regular,
+            singly-linked files its manifest lists (every problem is named).
+        ArtifactCorrupted: a listed file does not match its recorded sha256.
+    """
+    from loopml.models._tree import scan_tree, write_files
+
+    if source.is_symlink() or not source.is_dir():
+        raise ValidationError(f"{source} is not a model folder; pass a fitted model or a folder saved by "
+                              "loopml.models.save", path=str(source))
+    found = scan_tree(source)
+    _, blobs, manifest = read_folder(source)
+    stray = sorted(set(found) - set(blobs) - {MANIFEST})
+    if stray:
+        raise ValidationError(f"{source} holds files its manifest does not list: {stray[:10]}; a model folder holds "
+                              "only what loopml.models.save wrote — remove them or save the model again",
+                              files=stray)
+    write_files(dest, {**blobs, MANIFEST: manifest})
+    return dest
+
+
+def _checked(path: str | Path, *, trust: bool, expected_digest: str | None = None
+             ) -> tuple[ModelInfo, dict[str, bytes]]:
     info, blobs = read_verified(path)
     if expected_digest is not None and info.digest != expected_digest:
         raise ArtifactCorrupted(f"{path} has digest {info.digest} but {expected_digest} was expected; fetch "
                                 "the approved model again", expected=expected_digest, actual=info.digest)
     module = _flavors.flavor_module(info.flavor)
     data = blobs[info.model_file]
-    _check_payload(info, data, module.FILE_FORMAT, trust=trust)
+    _check_payload(info, data, module, trust=trust)
     inspect = getattr(module, "inspect", None)
     if inspect is not None:
         inspect(data, info, trust=trust)
-    _COUNTS["deserialized"] += 1
-    return wrap(info, module.load(data, info, trust=trust))
+    return info, blobs
 
 
-def _check_payload(info: ModelInfo, data: bytes, expected: str, *, trust: bool) -> None:
-    found = detect_format(data)
-    if info.flavor == "pyfunc" and not trust:
+def _check_payload(info: ModelInfo, data: bytes, module: Any, *, trust: bool) -> None:
+    if getattr(module, "RUNS_CODE", False) and not trust:
         raise UnsafeModelError(
-            f"{info.path} is a pyfunc model: a pickle of {info.model_class!r}, which can run any code when "
-            "loaded. Pass trust=True only if you built this model yourself, or save it in a safe flavor "
-            "(sklearn, xgboost, lightgbm, onnx)", flavor=info.flavor)
-    if found == expected:
+            f"{info.path} is a {info.flavor} model: {module.WHAT_RUNS.format(info=info)}, which can run any "
+            "code when loaded. Pass trust=True only if you built this model yourself, or save it in a safe "
+            "flavor (sklearn, xgboost, lightgbm, onnx)", flavor=info.flavor)
+    expected = module.FILE_FORMAT
+    found = detect_format(data)
+    if expected is None or found == expected:
         return
     if found in PICKLE_FAMILY:
         raise UnsafeModelError(

@@ -2,12 +2,13 @@
 
 A model folder holds the manifest plus plain-named files. The manifest records each file's sha256 and
 the folder digest: the sha256 of the canonical JSON of ``{file name: file digest}``. Reading verifies the
-names (plain, no ``..``, no symlinks), sizes and every hash before any byte is handed to a deserialiser,
+names (plain parts, no ``..``, no symlink anywhere on the path), sizes and every hash before any byte is handed to a deserialiser,
 and hands out the verified bytes themselves so a file swapped after the check is never read.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from loopml.errors import ArtifactCorrupted, NotFoundError, ValidationError
-from loopml.models.safety import check_plain_name
+from loopml.models.safety import check_relative_path
 from loopml.models.signature import Signature
 
 MANIFEST = "loopml-model.json"
@@ -129,34 +130,73 @@ def read_info(path: str | Path) -> ModelInfo:
 
 def read_verified(path: str | Path) -> tuple[ModelInfo, dict[str, bytes]]:
     """The manifest and every listed file's bytes, each verified against its recorded sha256."""
+    info, blobs, _raw = read_folder(path)
+    return info, blobs
+
+
+def read_folder(path: str | Path) -> tuple[ModelInfo, dict[str, bytes], bytes]:
+    """:func:`read_verified` plus the manifest's own bytes (to copy a folder exactly, from verified bytes)."""
     folder = Path(path)
-    doc = _parse(_read_regular(folder, MANIFEST, what="manifest"), folder)
+    raw = _read_regular(folder, MANIFEST, what="manifest")
+    doc = _parse(raw, folder)
     if folder_digest(doc) != doc["digest"]:
         raise ArtifactCorrupted(f"the manifest of {folder} records digest {doc['digest']!r} but its content "
                                 f"hashes to {folder_digest(doc)}; the manifest was edited — fetch the model "
                                 "again from the registry", file=MANIFEST)
     blobs = {name: _read_verified_file(folder, name, digest) for name, digest in sorted(doc["files"].items())}
-    return info_from(doc, folder), blobs
+    return info_from(doc, folder), blobs, raw
 
 
 def _read_regular(folder: Path, name: str, *, what: str) -> bytes:
-    target = folder / name
+    """The bytes of ``folder/name``, opened one path part at a time without following any symlink."""
     try:
-        st = os.lstat(target)
+        fd = _open_nofollow(folder, name)
     except FileNotFoundError as exc:
         if what == "manifest":
             raise NotFoundError(f"{folder} has no {MANIFEST}; it is not a model folder saved by "
                                 "loopml.models.save", path=str(folder)) from exc
         raise ArtifactCorrupted(f"model file {name!r} listed in the manifest is missing from {folder}; fetch "
                                 "the model again", file=name) from exc
-    if not stat.S_ISREG(st.st_mode):
-        raise ValidationError(f"{what} {name!r} in {folder} is not a regular file (symlinks and devices are "
-                              "refused); re-save the model with loopml.models.save", file=name)
-    if what == "manifest" and st.st_size > _MAX_MANIFEST:
-        raise ValidationError(f"{MANIFEST} is {st.st_size} bytes; at most {_MAX_MANIFEST} are allowed")
-    fd = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise ValidationError(f"{what} {name!r} in {folder} is not a regular file (symlinks and devices are "
+                                  "refused); re-save the model with loopml.models.save", file=name)
+        if what == "manifest" and st.st_size > _MAX_MANIFEST:
+            raise ValidationError(f"{MANIFEST} is {st.st_size} bytes; at most {_MAX_MANIFEST} are allowed")
         return fh.read()
+
+
+def _open_nofollow(folder: Path, name: str) -> int:
+    """A read-only descriptor of ``folder/name``; a symlink in any part of ``name`` is refused, not followed."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    parent = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        *dirs, leaf = name.split("/")
+        for part in dirs:
+            child = _open_part(part, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0),
+                               parent, name)
+            os.close(parent)
+            parent = child
+        return _open_part(leaf, flags, parent, name)
+    finally:
+        os.close(parent)
+
+
+def _open_part(part: str, flags: int, parent: int, name: str) -> int:
+    try:
+        return os.open(part, flags, dir_fd=parent)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.ENXIO):
+            raise ValidationError(f"model file {name!r}: {part!r} is a symbolic link or not a regular file or "
+                                  "folder (refused, never followed); re-save the model with loopml.models.save",
+                                  file=name) from exc
+        raise
+
+
+def read_file(folder: Path, name: str) -> bytes:
+    """The bytes of ``folder/name`` (a relative path), opened without following any symlink on the way."""
+    return _read_regular(folder, name, what="file")
 
 
 def _read_verified_file(folder: Path, name: str, digest: str) -> bytes:
@@ -184,11 +224,11 @@ def _parse(raw: bytes, folder: Path) -> dict[str, Any]:
         raise ValidationError(f"{folder / MANIFEST}: 'files' must map 1 to {_MAX_FILES} file names to sha256 "
                               "digests; re-save the model")
     for name, digest in files.items():
-        check_plain_name(name)
+        check_relative_path(name)
         if name == MANIFEST or not isinstance(digest, str) or not digest.startswith("sha256:"):
             raise ValidationError(f"{folder / MANIFEST}: file {name!r} has digest {digest!r}; expected "
                                   "'sha256:<hex>'", file=name)
-    if check_plain_name(doc["model_file"]) not in files:
+    if check_relative_path(doc["model_file"]) not in files:
         raise ValidationError(f"model_file {doc['model_file']!r} is not among the listed files")
     return doc
 

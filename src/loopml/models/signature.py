@@ -160,6 +160,9 @@ def validate_frame(signature: Signature, frame: Any) -> pd.DataFrame:
     if not isinstance(frame, pd.DataFrame):
         raise ValidationError(f"the model takes a pandas DataFrame, got {type(frame).__name__}; "
                               f"pass pd.DataFrame with columns {signature.names}")
+    fast = _numeric_block(signature, frame)
+    if fast is not None:
+        return fast
     have = [str(c) for c in frame.columns]
     problems = [f"column {c.name!r} ({c.type}) is missing" for c in signature.inputs if c.name not in have]
     problems += [f"column {c!r} is not in the signature" for c in have if c not in signature.names]
@@ -173,6 +176,35 @@ def validate_frame(signature: Signature, frame: Any) -> pd.DataFrame:
             f"the input does not match the model signature: {'; '.join(problems[:10])}. The model expects "
             f"columns {[f'{c.name}: {c.type}' for c in signature.inputs]}", problems=problems)
     return pd.DataFrame(out, index=frame.index)
+
+
+_EXACT = {"float64": np.dtype("float64"), "int64": np.dtype("int64"), "bool": np.dtype("bool")}
+
+
+def _numeric_block(signature: Signature, frame: pd.DataFrame) -> pd.DataFrame | None:
+    """The frame as is, when it already holds exactly the signature's numeric columns with their dtypes and
+    no missing value where none is allowed: one vectorised check instead of one per column. None sends
+    the frame through the column-by-column path, which converts it or reports every problem."""
+    specs, names = signature.inputs, signature.names
+    columns = list(frame.columns)
+    if len(columns) != len(specs):
+        return None
+    in_order = columns == names
+    if in_order:
+        dtypes = list(frame.dtypes)
+    else:
+        by_name = dict(zip(columns, frame.dtypes, strict=True))
+        if len(by_name) != len(columns):
+            return None
+        dtypes = [by_name.get(n) for n in names]
+    if any(_EXACT.get(c.type) != d for c, d in zip(specs, dtypes, strict=True)):
+        return None
+    strict = [c.name for c in specs if c.type == "float64" and not c.nullable]
+    if strict:
+        block = frame if len(strict) == len(specs) else frame[strict]
+        if np.isnan(block.to_numpy(dtype=np.float64)).any():
+            return None
+    return frame if in_order else frame[names]
 
 
 def _check_column(col: ColumnSpec, series: pd.Series, problems: list[str]) -> pd.Series:

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from loopml.errors import ValidationError
+from loopml.errors import LoopmlError, ValidationError
 from loopml.monitor import violations as v
 from loopml.monitor._capture import CapturedWindow
-from loopml.monitor.attribution import check_attribution_drift
-from loopml.monitor.data_quality import check_data_quality
-from loopml.monitor.model_quality import check_model_quality
+from loopml.monitor.kinds import monitor_check
 from loopml.monitor.schedules import Schedule
-
-BIAS_DRIFT_CHECK = "bias_drift_check"
+from loopml.monitor.statistics import baseline
 
 
 @dataclass(frozen=True)
@@ -30,31 +29,48 @@ class Outcome:
     message: str | None = None
 
 
-def input_columns(sched: Schedule) -> list[str]:
-    """Input column names, for decoding CSV captures: the settings', the baseline's or the signature's."""
-    settings = sched.config.get("settings") or {}
-    if settings.get("columns"):
-        return list(settings["columns"])
-    if sched.config.get("statistics"):
-        from loopml.monitor.baselines import load_baseline
+Check = Callable[..., Any]
+_KINDS = {"Integral": "long", "Fractional": "double"}
 
-        stats, _ = load_baseline(sched.config["statistics"], sched.config["constraints"])
-        return [f["name"] for f in stats["features"]]
-    from loopml.monitor._signature_check import endpoint_inputs
 
-    try:
-        return endpoint_inputs(sched.endpoint or "")
-    except Exception:  # noqa: BLE001 - a vanished endpoint still lets JSON captures decode
-        return []
+def capture_columns(sched: Schedule) -> tuple[tuple[Any, ...], bool]:
+    """The columns captured requests decode into, and whether to convert them as the server did.
+
+    A loopml endpoint's model signature decodes exactly as the server did (check=True). Without one (a
+    SageMaker capture folder, a vanished endpoint, a model with no signature), the settings' ``columns`` or
+    the baseline's features, typed from the baseline, name the columns of row-shaped and CSV requests.
+    """
+    from loopml import serve
+
+    if not sched.config.get("capture_uri"):
+        from loopml.monitor._signature_check import endpoint_columns
+
+        try:
+            signature = endpoint_columns(sched.endpoint or "")
+        except LoopmlError:
+            signature = ()
+        if signature:
+            return tuple(signature), True
+    kinds = _baseline_kinds(sched)
+    names = list(_settings(sched).get("columns") or kinds)
+    return tuple(serve.Column(str(n), _KINDS.get(kinds.get(str(n), ""), "string")) for n in names), False
+
+
+def _baseline_kinds(sched: Schedule) -> dict[str, str]:
+    if not sched.config.get("statistics"):
+        return {}
+    from loopml.monitor.baselines import load_baseline
+
+    stats, _ = load_baseline(sched.config["statistics"], sched.config["constraints"])
+    return {f["name"]: f.get("inferred_type", "") for f in stats["features"]}
 
 
 def run_check(sched: Schedule, window: CapturedWindow) -> Outcome:
-    """Dispatch on the schedule's monitor type."""
+    """Run the schedule's monitor kind (a row of :data:`~loopml.monitor.kinds.MONITORS`) on one window."""
     kind = sched.config["monitor_type"]
-    check = {"data_quality": _data_quality, "model_quality": _model_quality, "bias_drift": _bias_drift,
-             "attribution_drift": _attribution_drift}[kind]
-    outcome = check(sched, window)
+    outcome = RUNS[kind](sched, window, monitor_check(kind))
     outcome.metrics["undecodable_records"] = window.undecodable
+    outcome.report.update(records=window.records, undecodable_records=window.undecodable)
     return outcome
 
 
@@ -62,7 +78,7 @@ def _settings(sched: Schedule) -> dict[str, Any]:
     return dict(sched.config.get("settings") or {})
 
 
-def _data_quality(sched: Schedule, window: CapturedWindow) -> Outcome:
+def _data_quality(sched: Schedule, window: CapturedWindow, check_data_quality: Check) -> Outcome:
     from loopml.monitor.baselines import load_baseline
 
     stats, cons = load_baseline(sched.config["statistics"], sched.config["constraints"])
@@ -72,97 +88,83 @@ def _data_quality(sched: Schedule, window: CapturedWindow) -> Outcome:
     for f in report.features:
         metrics[f"feature_baseline_drift_{f.name}"] = f.distance
     body = {"status": report.status, "item_count": report.item_count,
-            "features": [f.__dict__ for f in report.features], **report.to_dict()}
+            "features": [f.__dict__ for f in report.features], **report.to_dict(),
+            "statistics": window_statistics(window.inputs),
+            "baseline": {"statistics": sched.config["statistics"], "constraints": sched.config["constraints"]}}
     message = "not enough data in the window" if report.status == v.INSUFFICIENT_DATA else None
     return Outcome(report.status, report.item_count, report.to_dict()["violations"], metrics, body, message)
 
 
-def _labels(sched: Schedule, window: CapturedWindow) -> tuple[pd.DataFrame, int]:
-    """Ground truth for this window's events, plus labels whose event id matches no captured record."""
-    from loopml.serve import capture
+def window_statistics(frame: pd.DataFrame) -> dict[str, Any]:
+    """Model Monitor's ``statistics.json`` of the window itself (what a monitoring execution writes)."""
+    if len(frame) == 0 or frame.shape[1] == 0:
+        return {"version": 0.0, "dataset": {"item_count": 0}, "features": []}
+    frame = frame.loc[:, ~frame.columns.duplicated()].set_axis([str(c) for c in frame.columns[
+        ~frame.columns.duplicated()]], axis=1)
+    return baseline(frame)[0]
 
-    truth = capture.read_ground_truth(sched.endpoint or "")
-    seen = set(window.outputs["eventId"]) if len(window.outputs) else set()
+
+def _labels(sched: Schedule, window: CapturedWindow) -> pd.DataFrame:
+    """Ground truth for this window's rows (by ``mergeId``: the inference id, else the event id), plus labels
+    whose id matches no record captured within a day of the window (reported as unknown ids)."""
+    from loopml.monitor import _window
+
+    truth = _window.ground_truth(sched, window)
+    seen = set(window.outputs["mergeId"])
     leftover = set(truth) - seen
     if leftover:
-        captured = {str(r.get("eventMetadata", {}).get("eventId")) for r in capture.read_records(sched.endpoint or "")}
-        leftover = {i for i in leftover if i.split("-")[0] not in captured and i not in captured}
-    rows = [{"eventId": k, "label": _number(val)} for k, val in truth.items() if k in seen or k in leftover]
-    return pd.DataFrame(rows, columns=["eventId", "label"]), len(leftover)
+        known = _window.captured_ids(sched, window)
+        leftover = {i for i in leftover if i not in known and _ROW_SUFFIX.sub("", i) not in known}
+    rows = [{"mergeId": k, "label": val} for k, val in truth.items() if k in seen or k in leftover]
+    return pd.DataFrame(rows, columns=["mergeId", "label"])
 
 
-def _number(text: Any) -> Any:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        return text
-    return int(value) if value.is_integer() else value
+_ROW_SUFFIX = re.compile(r"-\d+$")
 
 
-def _model_quality(sched: Schedule, window: CapturedWindow) -> Outcome:
+def _model_quality(sched: Schedule, window: CapturedWindow, check_model_quality: Check) -> Outcome:
     settings = _settings(sched)
-    truth, _ = _labels(sched, window)
-    preds = window.outputs if len(window.outputs) else pd.DataFrame(columns=["eventId", "prediction"])
     report = check_model_quality(
-        preds, truth, baseline_metrics=settings.get("baseline_metrics"),
+        window.outputs, _labels(sched, window), on="mergeId", baseline_metrics=settings.get("baseline_metrics"),
         thresholds=sched.config.get("thresholds") or None, problem_type=settings.get("problem_type"),
-        positive_label=settings.get("positive_label"), min_rows=int(settings.get("min_rows", 30)))
+        positive_label=settings.get("positive_label"), probability_threshold=settings.get("probability_threshold"),
+        min_rows=int(settings.get("min_rows", 30)))
     metrics: dict[str, Any] = {k: val for k, val in report.metrics.items()}
     metrics.update(matched_count=report.matched_count, unknown_ground_truth_ids=report.unknown_ground_truth_ids,
                    unmatched_predictions=report.unmatched_predictions)
     body = {"status": report.status, "problem_type": report.problem_type, "metrics": report.metrics,
             "matched_count": report.matched_count, "unmatched_predictions": report.unmatched_predictions,
             "unknown_ground_truth_ids": report.unknown_ground_truth_ids, "duplicate_ids": report.duplicate_ids,
-            "statistics": report.to_statistics(), **report.to_dict()}
+            "statistics": report.to_statistics(), "constraints": report.to_constraints(), **report.to_dict()}
     message = "not enough labelled predictions in the window" if report.status == v.INSUFFICIENT_DATA else None
     return Outcome(report.status, report.matched_count, report.to_dict()["violations"], metrics, body, message)
 
 
-def _bias_drift(sched: Schedule, window: CapturedWindow) -> Outcome:
-    from loopml.evaluate import bias
-
+def _bias_drift(sched: Schedule, window: CapturedWindow, check_bias_drift: Check) -> Outcome:
     settings = _settings(sched)
     facet = settings.get("facet")
     if not facet:
         raise ValidationError("a bias_drift schedule needs settings={'facet': COLUMN, 'facet_values': [...]} ")
-    truth, _ = _labels(sched, window)
-    joined = _joined(window, truth)
-    favorable_values = list(settings.get("label_values", [1]))
-    if facet not in joined or len(joined) < int(settings.get("min_rows", 30)):
-        return _insufficient(len(joined), f"{len(joined)} labelled rows with facet {facet!r}; need more")
-    in_d = joined[facet].isin(settings.get("facet_values", [])).to_numpy()
-    if in_d.all() or not in_d.any():
-        return _insufficient(len(joined), f"facet {facet!r} has only one group in this window")
-    values, _ = bias.post_training(in_d, joined["label"].isin(favorable_values).to_numpy(),
-                                   joined["prediction"].isin(favorable_values).to_numpy())
-    found = _bounds(values, sched.config.get("thresholds") or {}, facet)
-    metrics = {k: (None if val is None else float(val)) for k, val in values.items()}
-    body = {"status": v.VIOLATIONS if found else v.OK, "facet": facet, "post_training_bias_metrics": metrics,
+    report = check_bias_drift(_joined(window, _labels(sched, window)), facet,
+                              facet_values=settings.get("facet_values", []), bounds=sched.config.get("thresholds") or {},
+                              label_values=settings.get("label_values", [1]), min_rows=int(settings.get("min_rows", 30)))
+    if report.reason:
+        return _insufficient(report.item_count, report.reason)
+    found = report.to_dict()["violations"]
+    body = {"status": report.status, "facet": facet, "post_training_bias_metrics": report.metrics,
             "violations": found}
-    return Outcome(v.VIOLATIONS if found else v.OK, len(joined), found, dict(metrics), body)
+    return Outcome(report.status, report.item_count, found, dict(report.metrics), body)
 
 
 def _joined(window: CapturedWindow, truth: pd.DataFrame) -> pd.DataFrame:
     if not len(window.outputs) or not len(truth):
         return pd.DataFrame(columns=["eventId", "prediction", "label"])
     inputs = window.inputs.reset_index(names="eventId")
-    frame = inputs.merge(window.outputs, on="eventId").merge(truth, on="eventId")
+    frame = inputs.merge(window.outputs, on="eventId").merge(truth, on="mergeId")
     return frame.dropna(subset=["prediction", "label"])
 
 
-def _bounds(values: dict[str, Any], bounds: dict[str, Any], facet: str) -> list[dict[str, Any]]:
-    found = []
-    for metric, (low, high) in ((k, tuple(b)) for k, b in bounds.items()):
-        value = values.get(metric)
-        if value is not None and not low <= value <= high:
-            found.append(v.Violation(
-                BIAS_DRIFT_CHECK, f"{metric} for facet {facet!r} is {value:.4f}, outside the baseline bounds "
-                f"[{low}, {high}]; review the model's treatment of this group and retrain or re-baseline.",
-                feature_name=facet, metric_name=metric).to_dict())
-    return found
-
-
-def _attribution_drift(sched: Schedule, window: CapturedWindow) -> Outcome:
+def _attribution_drift(sched: Schedule, window: CapturedWindow, check_attribution_drift: Check) -> Outcome:
     from loopml import serve
     from loopml.monitor._shap_sandbox import window_attributions
 
@@ -186,3 +188,9 @@ def _attribution_drift(sched: Schedule, window: CapturedWindow) -> Outcome:
 def _insufficient(count: int, why: str) -> Outcome:
     return Outcome(v.INSUFFICIENT_DATA, count, [], {}, {"status": v.INSUFFICIENT_DATA, "reason": why,
                                                         "violations": []}, why)
+
+
+RUNS: dict[str, Callable[[Schedule, CapturedWindow, Check], Outcome]] = {
+    "data_quality": _data_quality, "model_quality": _model_quality, "bias_drift": _bias_drift,
+    "attribution_drift": _attribution_drift}
+"""How the scheduler feeds each monitor kind (every row of ``kinds.MONITORS``) its window and settings."""

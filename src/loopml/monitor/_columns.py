@@ -26,13 +26,15 @@ def infer_type(column: pd.Series) -> str:
 
 def finite_values(column: pd.Series) -> np.ndarray:
     """The column's finite numbers as float64; text that does not parse as a number is dropped."""
+    values: np.ndarray
     if pd.api.types.is_bool_dtype(column):
         values = column.dropna().to_numpy(dtype=np.float64)
     elif pd.api.types.is_numeric_dtype(column):
         values = column.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
         values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    return values[np.isfinite(values)]
+    finite: np.ndarray = values[np.isfinite(values)]
+    return finite
 
 
 def category_counts(column: pd.Series) -> dict[str, int]:

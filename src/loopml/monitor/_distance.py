@@ -68,26 +68,33 @@ def numeric_distances(points: np.ndarray, cdf: np.ndarray, values: np.ndarray) -
     )
 
 
-def categorical_distances(base_counts: np.ndarray, win_counts: np.ndarray) -> Distances:
-    """Distances between two aligned vectors of category counts (each with a positive sum)."""
-    base_p = base_counts / base_counts.sum()
-    win_p = win_counts / win_counts.sum()
-    linf = float(np.max(np.abs(base_p - win_p)))
-    return Distances(linf=linf, psi=psi(base_p, win_p), jensen_shannon=jensen_shannon(base_p, win_p))
+def categorical_distances(base_p: np.ndarray, win_p: np.ndarray, weights: np.ndarray | None = None) -> Distances:
+    """Distances between two aligned vectors of category frequencies.
+
+    ``weights[i]`` is how many categories share entry ``i`` (categories a baseline summary does not list
+    individually all get the same estimated frequency, so they are one entry counted that many times).
+    """
+    active = np.ones(base_p.size, dtype=bool) if weights is None else weights > 0
+    linf = float(np.max(np.abs(base_p - win_p)[active])) if active.any() else 0.0
+    return Distances(linf=linf, psi=psi(base_p, win_p, weights), jensen_shannon=jensen_shannon(base_p, win_p, weights))
 
 
-def psi(base_p: np.ndarray, win_p: np.ndarray) -> float:
+def psi(base_p: np.ndarray, win_p: np.ndarray, weights: np.ndarray | None = None) -> float:
     """Population Stability Index of two probability vectors over the same bins."""
     b = np.maximum(base_p, EPSILON)
     w = np.maximum(win_p, EPSILON)
-    return float(np.sum((w - b) * np.log(w / b)))
+    return float(np.sum(_weighted((w - b) * np.log(w / b), weights)))
 
 
-def jensen_shannon(base_p: np.ndarray, win_p: np.ndarray) -> float:
+def jensen_shannon(base_p: np.ndarray, win_p: np.ndarray, weights: np.ndarray | None = None) -> float:
     """Jensen-Shannon distance (base 2) of two probability vectors; 0 for identical, 1 for disjoint."""
     mid = (base_p + win_p) / 2.0
-    divergence = 0.5 * _kl(base_p, mid) + 0.5 * _kl(win_p, mid)
+    divergence = 0.5 * _kl(base_p, mid, weights) + 0.5 * _kl(win_p, mid, weights)
     return float(math.sqrt(min(max(divergence, 0.0), 1.0)))
+
+
+def _weighted(terms: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    return terms if weights is None else terms * weights
 
 
 def ks_critical(n_base: int, n_window: int, alpha: float = KS_ALPHA) -> float:
@@ -96,9 +103,10 @@ def ks_critical(n_base: int, n_window: int, alpha: float = KS_ALPHA) -> float:
     return c_alpha * math.sqrt((n_base + n_window) / (n_base * n_window))
 
 
-def _kl(p: np.ndarray, q: np.ndarray) -> float:
+def _kl(p: np.ndarray, q: np.ndarray, weights: np.ndarray | None = None) -> float:
     mask = p > 0
-    return float(np.sum(p[mask] * np.log2(p[mask] / q[mask])))
+    terms = p[mask] * np.log2(p[mask] / q[mask])
+    return float(np.sum(_weighted(terms, None if weights is None else weights[mask])))
 
 
 def _decile_edges(cdf: np.ndarray) -> np.ndarray:

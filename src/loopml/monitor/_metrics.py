@@ -23,28 +23,41 @@ METRICS = {
 
 
 def infer_problem_type(labels: np.ndarray) -> str:
-    """Regression for fractional numbers, binary for at most two classes, multiclass otherwise."""
+    """Regression for fractional numbers, binary for at most two classes, multiclass otherwise.
+
+    ``labels`` are present values in common form (float64, or text; see :mod:`loopml.monitor._labels`).
+    """
     if labels.dtype.kind == "f" and not np.all(labels == np.floor(labels)):
         return REGRESSION
     return BINARY if np.unique(labels).size <= 2 else MULTICLASS
 
 
-def compute(
-    problem_type: str,
-    truth: np.ndarray,
-    predicted: np.ndarray,
-    *,
-    scores: np.ndarray | None,
-    positive: object,
-) -> dict[str, float | None]:
-    """All metrics of ``problem_type`` for aligned, non-missing ``truth`` and ``predicted`` arrays."""
+def binary(truth: np.ndarray, predicted: np.ndarray, scores: np.ndarray | None) -> dict[str, float | None]:
+    """Binary metrics of boolean ``truth`` / ``predicted`` (True = positive class); AUC from ``scores``."""
     if truth.size == 0:
-        return dict.fromkeys(METRICS[problem_type])
-    if problem_type == REGRESSION:
-        return _regression(truth.astype(np.float64), predicted.astype(np.float64))
-    if problem_type == BINARY:
-        return _binary(truth == positive, predicted == positive, scores)
-    return _multiclass(truth, predicted)
+        return dict.fromkeys(METRICS[BINARY])
+    return _binary(truth.astype(bool), predicted.astype(bool), scores)
+
+
+def multiclass(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float | None]:
+    """Multiclass metrics of two aligned text arrays."""
+    return dict.fromkeys(METRICS[MULTICLASS]) if truth.size == 0 else _multiclass(truth, predicted)
+
+
+def regression(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float | None]:
+    """Regression metrics of two aligned float arrays."""
+    if truth.size == 0:
+        return dict.fromkeys(METRICS[REGRESSION])
+    return _regression(truth.astype(np.float64), predicted.astype(np.float64))
+
+
+def confusion_matrix(truth: np.ndarray, predicted: np.ndarray) -> dict[str, dict[str, int]]:
+    """Counts by true label, then predicted label, as Model Monitor writes ``confusion_matrix``."""
+    labels = sorted(set(truth.tolist()) | set(predicted.tolist()))
+    out: dict[str, dict[str, int]] = {a: dict.fromkeys(labels, 0) for a in labels}
+    for actual, guess in zip(truth.tolist(), predicted.tolist(), strict=True):
+        out[actual][guess] += 1
+    return out
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -76,17 +89,22 @@ def _binary(truth: np.ndarray, predicted: np.ndarray, scores: np.ndarray | None)
 
 
 def _auc(truth: np.ndarray, scores: np.ndarray | None) -> float | None:
-    if scores is None or truth.all() or not truth.any():
+    """Area under the ROC curve of the rows with a finite score; None without both classes."""
+    if scores is None:
+        return None
+    scores = scores.astype(np.float64)
+    scored = np.isfinite(scores)
+    truth = truth[scored]
+    if truth.all() or not truth.any():
         return None
     from sklearn.metrics import roc_auc_score
 
-    return float(roc_auc_score(truth, scores.astype(np.float64)))
+    return float(roc_auc_score(truth, scores[scored]))
 
 
 def _multiclass(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float | None]:
     from sklearn.metrics import precision_recall_fscore_support
 
-    truth, predicted = truth.astype(str), predicted.astype(str)
     precision, recall, f1, _ = precision_recall_fscore_support(
         truth, predicted, average="weighted", zero_division=0
     )

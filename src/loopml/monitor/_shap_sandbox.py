@@ -38,7 +38,8 @@ def window_attributions(model_ref: str, frame: pd.DataFrame, *, sample: int, cla
         if done.returncode != 0 or not (work / "result.json").exists():
             raise BackendError(f"the SHAP sandbox for {model_ref} failed (exit {done.returncode}): "
                                f"{done.stderr.strip()[-500:]}")
-        return json.loads((work / "result.json").read_text())
+        result: dict[str, Any] = json.loads((work / "result.json").read_text())
+        return result
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -9,15 +9,21 @@ from loopml.core import context
 from loopml.errors import NotFoundError, ValidationError
 
 
-def endpoint_inputs(endpoint: str) -> list[str]:
-    """Input column names of the model the endpoint serves (empty when it has no signature)."""
+def endpoint_columns(endpoint: str) -> tuple[Any, ...]:
+    """The signature (``loopml.serve.Column`` tuple) of the model the endpoint serves; empty without one."""
     from loopml import registry, serve
 
     variants = [v for v in serve.get(endpoint).variants if not v.get("shadow")]
     if not variants:
-        return []
+        return ()
     version = registry.resolve(str(variants[0]["model"]))
-    return [c.name for c in serve.parse_signature(version.signature or {})]
+    columns: tuple[Any, ...] = serve.parse_signature(version.signature or {})
+    return columns
+
+
+def endpoint_inputs(endpoint: str) -> list[str]:
+    """Input column names of the model the endpoint serves (empty when it has no signature)."""
+    return [c.name for c in endpoint_columns(endpoint)]
 
 
 def check_baseline(config: dict[str, Any], *, check_signature: bool) -> None:
@@ -26,7 +32,7 @@ def check_baseline(config: dict[str, Any], *, check_signature: bool) -> None:
     for key in ("statistics", "constraints"):
         if not store.exists(config[key]):
             raise NotFoundError(f"baseline {key} {config[key]!r} is not in the artifact store; create it with "
-                                "'loopml monitor baseline'", digest=config[key])
+                                "'loopml monitor baseline model:GROUP:VERSION'", digest=config[key])
     features = [f["name"] for f in json.loads(store.get_bytes(config["statistics"]))["features"]]
     if not check_signature:
         return
@@ -37,6 +43,6 @@ def check_baseline(config: dict[str, Any], *, check_signature: bool) -> None:
     if missing or extra:
         raise ValidationError(
             f"the baseline does not match endpoint {config['endpoint']!r}'s model signature: the model takes "
-            f"{inputs}; the baseline lacks {missing} and has extra {extra}. Re-run 'loopml monitor baseline' on "
-            "the model's training data (model:GROUP:VERSION) or exclude the extra columns.",
+            f"{inputs}; the baseline lacks {missing} and has extra {extra}. Re-run 'loopml monitor baseline "
+            "model:GROUP:VERSION' (the model's training data) or exclude the extra columns.",
             missing=missing, extra=extra)

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from loopml.core import checks
 from loopml.errors import ValidationError
 
 COMPARISONS = {
@@ -52,7 +53,8 @@ class Alarm:
         treat_missing_data: ``missing``, ``ignore``, ``breaching`` or ``notBreaching``.
 
     Raises:
-        ValidationError: an unknown comparison or treatment, or not ``1 <= M <= N``.
+        ValidationError: a threshold that is NaN or infinite, an unknown comparison or treatment, or not
+            ``1 <= M <= N``.
     """
 
     metric: str
@@ -63,6 +65,7 @@ class Alarm:
     treat_missing_data: str = "missing"
 
     def __post_init__(self) -> None:
+        checks.number(self.threshold, f"the threshold of alarm on {self.metric!r}")
         if self.comparison not in COMPARISONS:
             raise ValidationError(
                 f"Alarm {self.metric!r}: comparison {self.comparison!r} is not one of {sorted(COMPARISONS)}.",
@@ -109,7 +112,8 @@ def evaluate_alarm(
         'ALARM'
     """
     window = list(datapoints)[-alarm.evaluation_periods :]
-    window = [None] * (alarm.evaluation_periods - len(window)) + window
+    padding: list[float | None] = [None] * (alarm.evaluation_periods - len(window))
+    window = padding + window
     flags = [_flag(alarm, value) for value in window]
     treatment = alarm.treat_missing_data
     if treatment in ("breaching", "notBreaching"):

@@ -107,7 +107,7 @@ def ndcg(baseline: Mapping[str, float], window: Mapping[str, float]) -> float | 
 
 
 def _magnitudes(values: Mapping[str, float], argument: str) -> dict[str, float]:
-    result = {}
+    result: dict[str, float] = {}
     for name, value in values.items():
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
             raise ValidationError(

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from loopml.core import context, integrity
+from loopml.core import context, integrity, userfiles
 from loopml.errors import NotFoundError, ValidationError
 from loopml.monitor.files import (
     _json_safe,
@@ -79,6 +79,8 @@ def create_baseline(
         NotFoundError: the dataset, file or model version does not exist.
         ValidationError: the source has no usable columns.
     """
+    if folder is not None:
+        userfiles.output_folder(folder, "baseline folder")
     frame, label = load_source(source)
     frame = frame.drop(columns=[c for c in (exclude or []) if c in frame.columns])
     if frame.shape[1] == 0:
@@ -90,6 +92,8 @@ def create_baseline(
 def store_baseline(statistics: dict[str, Any], constraints: dict[str, Any], *, source: str = "frame",
                    folder: str | Path | None = None) -> Baseline:
     """Store already-built statistics and constraints dicts (and write them to ``folder``)."""
+    if folder is not None:
+        userfiles.output_folder(folder, "baseline folder")
     store = context.get_artifacts()
     stats_ref = store.put_bytes(_dumps(statistics))
     cons_ref = store.put_bytes(_dumps(constraints))
@@ -108,7 +112,7 @@ def store_baseline(statistics: dict[str, Any], constraints: dict[str, Any], *, s
 
 def store_baseline_files(folder: str | Path) -> Baseline:
     """Store a folder's (possibly hand-edited) ``statistics.json`` and ``constraints.json``."""
-    folder = Path(folder)
+    folder = userfiles.input_folder(folder, "baseline folder")
     statistics = read_statistics(folder / "statistics.json")
     constraints = read_constraints(folder / "constraints.json")
     return store_baseline(statistics, constraints, source=str(folder))
@@ -139,9 +143,11 @@ def load_source(source: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, str]:
 
 
 def _read_file(path: Path) -> pd.DataFrame:
+    from loopml.data import read_table
+
     if not path.is_file():
         raise NotFoundError(f"no file {str(path)!r}; give a CSV or Parquet file, or a dataset name", path=str(path))
-    return pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path)
+    return read_table(str(path))
 
 
 def _dataset(text: str) -> tuple[pd.DataFrame, str]:

@@ -16,16 +16,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from loopml.errors import ValidationError
-from loopml.monitor import _checks
+from loopml.monitor import _categories, _checks, _kll
 from loopml.monitor import _columns as cols
 from loopml.monitor import _distance as dist
 from loopml.monitor import violations as v
+from loopml.monitor._config import drift_threshold, feature_config
 from loopml.monitor.files import _check_features
-from loopml.monitor.statistics import monitoring_config
 
 DRIFT_METRICS = ("linf", "psi", "jensen_shannon")
 ThresholdSpec = float | Mapping[str, Any]
@@ -47,6 +46,8 @@ class FeatureCheck:
         metric: Which distance is compared with ``threshold``.
         threshold: The largest allowed value of ``metric``.
         unknown_fraction: Share of values outside the baseline domain (string features with a domain).
+        linf_error: String features: the most ``linf`` can differ from the exact distance, because the
+            baseline lists only its most frequent values (0 when it lists them all). None otherwise.
     """
 
     name: str
@@ -60,11 +61,13 @@ class FeatureCheck:
     metric: str = "linf"
     threshold: float | None = None
     unknown_fraction: float | None = None
+    linf_error: float | None = None
 
     @property
     def distance(self) -> float | None:
         """The value of the compared metric."""
-        return getattr(self, self.metric)
+        value: float | None = getattr(self, self.metric)
+        return value
 
 
 @dataclass(frozen=True)
@@ -132,22 +135,25 @@ def check_data_quality(
         raise ValidationError(f"min_rows is {min_rows!r}; it must be a whole number >= 1, e.g. 30.")
     _check_features(statistics, "statistics")
     by_name = {c["name"]: c for c in _check_features(constraints, "constraints")["features"]}
-    rules = _rules(statistics, by_name, constraints.get("monitoring_config"), thresholds)
+    configs = {f["name"]: feature_config(constraints.get("monitoring_config"), by_name.get(f["name"]))
+               for f in statistics["features"]}
+    rules = _rules(statistics, configs, thresholds)
     if len(window_df) == 0:
         checks = tuple(
             FeatureCheck(f["name"], f["inferred_type"], v.INSUFFICIENT_DATA) for f in statistics["features"]
         )
         return QualityReport(v.INSUFFICIENT_DATA, 0, checks, ())
     found = _checks.schema_violations(window_df, statistics)
-    context = _Context(_checks.unique_text_columns(window_df), statistics, constraints, min_rows)
-    checks = []
+    window = _checks.unique_text_columns(window_df)
+    measured: list[FeatureCheck] = []
     for feature in statistics["features"]:
+        context = _Context(window, configs[feature["name"]], min_rows)
         check, problems = _check_feature(
             feature, by_name.get(feature["name"], {}), rules[feature["name"]], context
         )
-        checks.append(check)
+        measured.append(check)
         found.extend(problems)
-    return QualityReport(_overall(checks, found), len(window_df), tuple(checks), tuple(found))
+    return QualityReport(_overall(measured, found), len(window_df), tuple(measured), tuple(found))
 
 
 def _overall(checks: list[FeatureCheck], found: list[v.Violation]) -> str:
@@ -160,25 +166,20 @@ def _overall(checks: list[FeatureCheck], found: list[v.Violation]) -> str:
 @dataclass(frozen=True)
 class _Context:
     window: pd.DataFrame
-    statistics: dict[str, Any]
-    constraints: dict[str, Any]
+    config: dict[str, Any]
     min_rows: int
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return self.constraints.get("monitoring_config") or monitoring_config()
 
     def enabled(self, key: str) -> bool:
         section = (
             self.config if key == "evaluate_constraints" else self.config.get("distribution_constraints", {})
         )
-        return section.get(key, "Enabled") == "Enabled"
+        enabled: bool = section.get(key, "Enabled") == "Enabled"
+        return enabled
 
 
 def _rules(
     statistics: dict[str, Any],
-    constraints: Mapping[str, dict[str, Any]],
-    config: dict[str, Any] | None,
+    configs: dict[str, dict[str, Any]],
     thresholds: Mapping[str, ThresholdSpec] | None,
 ) -> dict[str, tuple[str, float]]:
     names = [f["name"] for f in statistics["features"]]
@@ -188,15 +189,11 @@ def _rules(
             f"thresholds name features {unknown} that are not in the baseline; known features: {names}.",
             value=unknown,
         )
-    distribution = (config or monitoring_config())["distribution_constraints"]
     rules = {}
     for feature in statistics["features"]:
-        name, is_string = feature["name"], feature["inferred_type"] == cols.STRING
-        default = distribution.get(
-            "categorical_comparison_threshold" if is_string else "comparison_threshold", 0.1
-        )
-        override = constraints.get(name, {}).get("monitoringConfigOverrides", {}).get("comparison_threshold")
-        rules[name] = _parse_threshold(name, (thresholds or {}).get(name, override if override else default))
+        name = feature["name"]
+        default = drift_threshold(configs[name], categorical=feature["inferred_type"] == cols.STRING)
+        rules[name] = _parse_threshold(name, (thresholds or {}).get(name, default))
     return rules
 
 
@@ -228,9 +225,9 @@ def _check_feature(
     present = sum(counts.values()) if kind == cols.STRING else int(column.notna().sum())
     completeness = present / len(column)
     found = _constraint_checks(name, kind, column, counts, constraint, completeness, ctx)
-    distances, n_base, n_win, unknown = _distances(feature, column, counts, constraint)
+    distances, n_base, n_win, unknown, error = _distances(feature, column, counts, constraint)
     base = dict(name=name, inferred_type=kind, present_count=present, completeness=completeness,
-                metric=rule[0], threshold=rule[1], unknown_fraction=unknown)  # fmt: skip
+                metric=rule[0], threshold=rule[1], unknown_fraction=unknown, linf_error=error)  # fmt: skip
     if distances is None or n_win < ctx.min_rows:
         return FeatureCheck(status=v.INSUFFICIENT_DATA, **base), found
     drifted = _is_drift(distances, rule, n_base, n_win, ctx)
@@ -241,13 +238,13 @@ def _check_feature(
 
 def _distances(
     feature: dict[str, Any], column: pd.Series, counts: dict[str, int], constraint: dict[str, Any]
-) -> tuple[dist.Distances | None, int, int, float | None]:
+) -> tuple[dist.Distances | None, int, int, float | None, float | None]:
     kind = feature["inferred_type"]
     if kind == cols.STRING:
-        return _categorical(feature, dict(counts), constraint)
+        return _categorical(feature, counts, constraint)
     if kind in cols.NUMERIC_TYPES:
-        return (*_numeric(feature, column), None)
-    return None, 0, 0, None
+        return (*_numeric(feature, column), None, None)
+    return None, 0, 0, None, None
 
 
 def _constraint_checks(
@@ -276,31 +273,23 @@ def _is_drift(
 
 def _numeric(feature: dict[str, Any], column: pd.Series) -> tuple[dist.Distances | None, int, int]:
     stats = feature.get("numerical_statistics") or {}
-    sketch = stats.get("distribution", {}).get("kll", {}).get("sketch", {}).get("data")
+    sketch = stats.get("distribution", {}).get("kll", {}).get("sketch")
+    points, cdf = _kll.sketch_cdf(sketch, where=f"statistics feature {feature['name']!r}")
     values = cols.finite_values(column)
-    if not sketch or not sketch[0] or values.size == 0:
+    if points.size == 0 or values.size == 0:
         return None, 0, int(values.size)
-    points, cdf = np.asarray(sketch[0], dtype=np.float64), np.asarray(sketch[1], dtype=np.float64)
-    return dist.numeric_distances(points, cdf, values), int(stats["common"]["num_present"]), int(values.size)
+    n_base = int(stats.get("common", {}).get("num_present") or 0)
+    return dist.numeric_distances(points, cdf, values), n_base, int(values.size)
 
 
 def _categorical(
     feature: dict[str, Any], window: dict[str, int], constraint: dict[str, Any]
-) -> tuple[dist.Distances | None, int, int, float | None]:
-    stats = feature.get("string_statistics") or {}
-    buckets = stats.get("distribution", {}).get("categorical", {}).get("buckets", [])
-    n_base = int(stats.get("common", {}).get("num_present", 0))
+) -> tuple[dist.Distances | None, int, int, float | None, float | None]:
+    summary = _categories.Summary.of(feature)
     n_win = sum(window.values())
     domain = set(constraint.get("string_constraints", {}).get("domains") or ())
     unknown = sum(c for k, c in window.items() if k not in domain) / n_win if domain and n_win else None
-    if n_base == 0 or n_win == 0:
-        return None, n_base, n_win, unknown
-    base_counts = [b["count"] for b in buckets]
-    win_counts = [window.pop(b["value"], 0) for b in buckets]
-    rest = list(window.values())
-    if sum(base_counts) < n_base:
-        base_counts, win_counts = base_counts + [n_base - sum(base_counts)], win_counts + [sum(rest)]
-    else:
-        base_counts, win_counts = base_counts + [0] * len(rest), win_counts + rest
-    distances = dist.categorical_distances(np.asarray(base_counts, float), np.asarray(win_counts, float))
-    return distances, n_base, n_win, unknown
+    if summary.present == 0 or n_win == 0:
+        return None, int(summary.present), n_win, unknown, None
+    distances, error = _categories.compare(summary, window)
+    return distances, int(summary.present), n_win, unknown, error

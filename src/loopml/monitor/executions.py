@@ -10,19 +10,23 @@ drift), stores the report and ``constraint_violations.json`` as artifacts, recor
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from loopml.core import audit, clock, context, ids, integrity
+from loopml.core import audit, checks, clock, context, ids, integrity, logs
 from loopml.errors import LoopmlError, NotFoundError
-from loopml.monitor import _capture, _checks_service
+from loopml.monitor import _checks_service, _window
 from loopml.monitor._tables import executions
-from loopml.monitor.files import _json_safe
+from loopml.monitor.files import CONSTRAINTS_FILE, STATISTICS_FILE, VIOLATIONS_FILE, _json_safe, write_json
 from loopml.monitor.metric_alarms import put_metric
 from loopml.monitor.schedules import Schedule, get_schedule
+
+_log = logs.stage_logger("monitor")
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,12 @@ class MonitoringExecution:
     violations_digest: str | None
     message: str | None
     created_at: datetime
+
+    def _repr_html_(self) -> str:
+        from loopml.core.fragments import notebook
+        from loopml.monitor.html import render_monitoring_execution
+
+        return notebook(render_monitoring_execution(self, read_report(self, violations=True)))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
@@ -103,7 +113,7 @@ def run_monitor(
     end = clock.as_utc(window_end or clock.now())
     start = clock.as_utc(window_start or end - timedelta(seconds=float(sched.config["window_seconds"])))
     try:
-        outcome = _checks_service.run_check(sched, _window(sched, start, end, records))
+        outcome = _checks_service.run_check(sched, _window.read_window(sched, start, end, records))
     except LoopmlError as exc:
         outcome = _checks_service.Outcome("failed", 0, [], {}, {"error": exc.message}, exc.message)
     return _record(sched, start, end, outcome, execution_id or ids.new_id("mex"))
@@ -112,6 +122,7 @@ def run_monitor(
 def list_executions(*, schedule: str | None = None, endpoint: str | None = None,
                     limit: int = 50) -> list[MonitoringExecution]:
     """Executions, newest window first."""
+    limit, _ = checks.page(limit)
     query = sa.select(executions).order_by(executions.c.window_end.desc(), executions.c.created_at.desc())
     if schedule:
         query = query.where(executions.c.schedule == schedule)
@@ -141,31 +152,28 @@ def read_report(execution: MonitoringExecution, *, violations: bool = False) -> 
     digest = execution.violations_digest if violations else execution.report_digest
     if digest is None:
         return {}
-    return json.loads(context.get_artifacts().get_bytes(digest))
+    report: dict[str, Any] = json.loads(context.get_artifacts().get_bytes(digest))
+    return report
 
 
-def _window(sched: Schedule, start: datetime, end: datetime,
-            records: list[dict[str, Any]] | None) -> _capture.CapturedWindow:
-    if records is None:
-        from loopml.serve import capture
+def write_report_files(execution: MonitoringExecution, folder: str | Path) -> list[Path]:
+    """Write an execution's results as a Model Monitor execution writes them, and return the paths.
 
-        hours = _hours(start, end)
-        stored = [capture.list_files(sched.endpoint or "", hour=h) for h in hours]
-        if any(stored):
-            records = [r for h in hours for r in capture.read_records(sched.endpoint or "", hour=h)]
-        else:
-            records = []
-    chosen = [r for r in records if _capture.in_window(r, start, end)]
-    return _capture.decode_window(chosen, _checks_service.input_columns(sched))
+    ``constraint_violations.json`` always; ``statistics.json`` (the window's statistics for data quality,
+    the metrics for model quality) and ``constraints.json`` (the baseline's for data quality, the checked
+    bounds for model quality) when the execution has them. Each file is written atomically.
+    """
+    report = read_report(execution)
+    files: dict[str, Any] = {VIOLATIONS_FILE: read_report(execution, violations=True) or {"violations": []}}
+    if report.get("statistics"):
+        files[STATISTICS_FILE] = report["statistics"]
+    if report.get("constraints"):
+        files[CONSTRAINTS_FILE] = report["constraints"]
+    elif report.get("baseline"):
+        from loopml.monitor.baselines import load_baseline
 
-
-def _hours(start: datetime, end: datetime) -> list[str]:
-    hour = start.replace(minute=0, second=0, microsecond=0)
-    out = []
-    while hour < end:
-        out.append(hour.strftime("%Y%m%d%H"))
-        hour += timedelta(hours=1)
-    return out
+        files[CONSTRAINTS_FILE] = load_baseline(report["baseline"]["statistics"], report["baseline"]["constraints"])[1]
+    return [write_json(body, Path(folder) / name) for name, body in files.items()]
 
 
 def _record(sched: Schedule, start: datetime, end: datetime, outcome: Any, eid: str) -> MonitoringExecution:
@@ -186,6 +194,9 @@ def _record(sched: Schedule, start: datetime, end: datetime, outcome: Any, eid: 
         _publish(conn, ex)
         audit.append(conn, actor="automation:monitor", action="monitor.execution", resource=f"schedule:{sched.name}",
                      details={"execution": ex.id, "status": status, "result": ex.result, "violations": ex.violations})
+    level = logging.WARNING if ex.violations else logging.INFO
+    logs.log_event(_log, "monitor.violations" if ex.violations else "monitor.execution", level=level,
+                   schedule=sched.name, execution=ex.id, result=ex.result, violations=ex.violations)
     return ex
 
 

@@ -13,7 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from loopml.errors import NotFoundError, ValidationError
+from loopml.core import userfiles
+from loopml.errors import ValidationError
 
 STATISTICS_FILE = "statistics.json"
 CONSTRAINTS_FILE = "constraints.json"
@@ -73,10 +74,7 @@ def write_json(body: dict[str, Any], path: str | os.PathLike[str]) -> Path:
 
 def read_json(path: str | os.PathLike[str]) -> Any:
     """Read a JSON file, turning a missing or malformed file into a loopml error."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise NotFoundError(f"no file at {str(path)!r}; check the path.", path=str(path)) from exc
+    text = userfiles.read_text(path, "JSON file")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -104,7 +102,8 @@ def _check_features(body: Any, kind: str, where: str | None = None) -> dict[str,
             "needs 'name' and 'inferred_type'.",
             path=where,
         )
-    return body
+    checked: dict[str, Any] = body  # a dict: a non-dict body has no 'features' list and was refused above
+    return checked
 
 
 def _json_safe(value: Any) -> Any:

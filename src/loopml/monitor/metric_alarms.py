@@ -21,14 +21,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from loopml.core import audit, clock, context
+from loopml.core import audit, bus, checks, clock, context, logs, names
 from loopml.errors import ConflictError, NotFoundError, ValidationError
 from loopml.monitor._tables import alarm_history as history_table
 from loopml.monitor._tables import alarms, datapoints
-from loopml.monitor.alarms import Alarm, AlarmState, evaluate_alarm
+from loopml.monitor.alarms import COMPARISONS, MISSING_TREATMENTS, Alarm, AlarmState, evaluate_alarm
 
 STATISTICS = ("Maximum", "Minimum", "Average", "Sum", "SampleCount")
 EVENT_TYPE = "Alarm State Change"
+
+_log = logs.stage_logger("monitor")
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,18 @@ class Transition:
     event_id: str | None
 
 
+PUT_ALARM_CONSTRAINTS: dict[str, list[checks.Constraint]] = {
+    "source": [checks.Typed(str, "str")], "metric": [checks.Typed(str, "str")],
+    "comparison": [checks.Options(*sorted(COMPARISONS))],
+    "datapoints_to_alarm": [checks.Interval(int, 1, 10_000)], "evaluation_periods": [checks.Interval(int, 1, 10_000)],
+    "period_seconds": [checks.Interval(float, 0, checks.TEN_YEARS, closed="right")],
+    "statistic": [checks.Options(*STATISTICS)], "treat_missing_data": [checks.Options(*MISSING_TREATMENTS)],
+    "replace": [checks.Typed(bool, "bool")],
+}
+"""What :func:`put_alarm` accepts (the threshold: any finite number; the name: :mod:`loopml.core.names`)."""
+
+
+@checks.validate_params(PUT_ALARM_CONSTRAINTS)
 def put_alarm(
     name: str,
     *,
@@ -93,13 +107,15 @@ def put_alarm(
         treat_missing_data: ``missing``, ``ignore``, ``breaching`` or ``notBreaching``.
         replace: Overwrite an existing alarm instead of raising ``ConflictError``.
     """
-    alarm = Alarm(metric, float(threshold), comparison, datapoints_to_alarm, evaluation_periods, treat_missing_data)
+    alarm = Alarm(metric, checks.number(threshold, "threshold"), comparison,
+                  checks.integer(datapoints_to_alarm, "datapoints_to_alarm", low=1, high=10_000),
+                  checks.integer(evaluation_periods, "evaluation_periods", low=1, high=10_000), treat_missing_data)
     if statistic not in STATISTICS:
         raise ValidationError(f"statistic {statistic!r} is not one of {list(STATISTICS)}", statistic=statistic)
-    if not period_seconds or period_seconds <= 0:
-        raise ValidationError(f"period_seconds is {period_seconds!r}; use a positive number, e.g. 300")
-    if not name or not source:
-        raise ValidationError("an alarm needs a name and a source (e.g. 'endpoint:churn')")
+    period_seconds = checks.number(period_seconds, "period_seconds", above=0, high=checks.TEN_YEARS)
+    names.check("alarm", name, example="churn-p99-latency")
+    if not source:
+        raise ValidationError("an alarm needs a source (e.g. 'endpoint:churn')")
     definition = {**asdict(alarm), "period_seconds": float(period_seconds), "statistic": statistic}
     now, user = clock.now(), context.current_user()
     with context.get_db().write() as conn:
@@ -124,6 +140,7 @@ def get_alarm(name: str) -> AlarmInfo:
     return _info(row)
 
 
+@checks.validate_params({"state": [checks.Options(*(s.value for s in AlarmState)), checks.NONE]})
 def list_alarms(*, state: str | None = None) -> list[AlarmInfo]:
     """Alarms by name, optionally only those in ``state``."""
     query = sa.select(alarms).order_by(alarms.c.name)
@@ -141,6 +158,7 @@ def delete_alarm(name: str) -> None:
         audit.append(conn, actor=context.current_user(), action="alarm.delete", resource=f"alarm:{name}")
 
 
+@checks.validate_params({"limit": [checks.Interval(int, 1, checks.MAX_PAGE)]})
 def alarm_history(name: str, *, limit: int = 50) -> list[dict[str, Any]]:
     """State transitions of an alarm, newest first."""
     query = sa.select(history_table).where(history_table.c.alarm == name) \
@@ -198,8 +216,6 @@ def evaluate_alarms(*, now: datetime | None = None, names: list[str] | None = No
 
 
 def _evaluate(info: AlarmInfo, now: datetime) -> Transition | None:
-    from loopml import events
-
     values = period_values(info, now)
     state = evaluate_alarm(info.alarm, values, previous_state=info.state).value
     if state == info.state:
@@ -213,28 +229,57 @@ def _evaluate(info: AlarmInfo, now: datetime) -> Transition | None:
             return None  # another evaluator moved it first
         conn.execute(history_table.insert().values(alarm=info.name, old_state=info.state, new_state=state,
                                                    reason=reason, datapoints=values, at=now))
-        event = events.emit(EVENT_TYPE, source="loopml.monitor", resource=f"alarm:{info.name}", conn=conn, detail={
+        event = bus.emit(EVENT_TYPE, source="loopml.monitor", resource=f"alarm:{info.name}", conn=conn, detail={
             "alarm": info.name, "state": state, "previous_state": info.state, "reason": reason,
             "source": info.source, "metric": info.metric, "datapoints": values})
+    logs.log_event(_log, "alarm.state", alarm=info.name, previous=info.state, state=state, reason=reason)
     return Transition(info.name, info.state, state, reason, values, event.id)
 
 
+#: What :func:`sample_endpoint_metrics` publishes for an endpoint (its history, and what alarms can watch).
+ENDPOINT_METRICS = ("invocations", "error_rate", "p50_latency_ms", "p99_latency_ms")
+#: An endpoint no alarm watches is still sampled this often, so its figures have a history.
+HISTORY_SECONDS = 60.0
+
+
+def endpoints_due_for_history(now: datetime) -> list[str]:
+    """Running endpoints whose last sample is older than :data:`HISTORY_SECONDS` (or that have none)."""
+    from loopml import serve
+
+    due = []
+    for summary in serve.list_endpoints():
+        if summary["status"] != "InService":
+            continue
+        last = metric_series(f"endpoint:{summary['name']}", "_requests_total",
+                             since=now - timedelta(seconds=HISTORY_SECONDS))
+        if not last:
+            due.append(summary["name"])
+    return due
+
+
 def sample_endpoint_metrics(endpoint: str, *, now: datetime | None = None) -> dict[str, float | None]:
-    """Publish an endpoint's live ``invocations`` (since the last sample), ``error_rate`` and ``p99_latency_ms``."""
+    """Publish an endpoint's live ``invocations`` (since the last sample), ``error_rate``, ``p50_latency_ms`` and
+    ``p99_latency_ms`` (the slowest variant's), and ``cold_start_s`` (the latest measured cold start), which
+    ``loopml endpoint advise`` reads."""
     from loopml import serve
 
     live = (serve.describe(endpoint).get("live") or {}).get("variants") or []
     requests = sum(int(v.get("requests") or 0) for v in live)
     errors = sum(int(v.get("errors_5xx") or 0) for v in live)
+    p50 = [v["p50_ms"] for v in live if v.get("p50_ms") is not None]
     p99 = [v["p99_ms"] for v in live if v.get("p99_ms") is not None]
     source = f"endpoint:{endpoint}"
     previous = metric_series(source, "_requests_total")
     prev_req = previous[-1][1] if previous else 0.0
-    prev_err = (metric_series(source, "_errors_total") or [(None, 0.0)])[-1][1]
+    previous_errors = metric_series(source, "_errors_total")
+    prev_err = previous_errors[-1][1] if previous_errors else 0.0
     delta = max(0.0, requests - (prev_req or 0.0))
     err_delta = max(0.0, errors - (prev_err or 0.0))
     figures = {"invocations": delta, "error_rate": (err_delta / delta) if delta else None,
-               "p99_latency_ms": max(p99) if p99 else None}
+               "p50_latency_ms": max(p50) if p50 else None, "p99_latency_ms": max(p99) if p99 else None}
+    colds = [float(c) for v in live for c in (v.get("cold_starts_s") or [])]
+    if colds:
+        figures["cold_start_s"] = colds[-1]
     at = now or clock.now()
     with context.get_db().write() as conn:
         for metric, value in {**figures, "_requests_total": requests, "_errors_total": errors}.items():

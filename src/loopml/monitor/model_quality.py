@@ -16,15 +16,19 @@ from __future__ import annotations
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 
 from loopml.errors import ValidationError
+from loopml.monitor import _labels as lab
 from loopml.monitor import _metrics as m
 from loopml.monitor import violations as v
 
 OPERATORS = ("LessThanThreshold", "GreaterThanThreshold")
+_SECTIONS = {m.BINARY: "binary_classification_metrics", m.MULTICLASS: "multiclass_classification_metrics",
+             m.REGRESSION: "regression_metrics"}
 ThresholdSpec = float | Mapping[str, Any]
 
 
@@ -42,6 +46,8 @@ class ModelQualityReport:
         duplicate_ids: Rows dropped because their id repeated (the last one is kept).
         incomplete_rows: Matched rows dropped because the prediction or the label was missing.
         violations: Every metric that crossed its threshold.
+        confusion_matrix: Classification: counts by true label, then predicted label (labels as text).
+        bounds: Metric name to ``(comparison_operator, threshold)`` checked.
     """
 
     status: str
@@ -53,6 +59,8 @@ class ModelQualityReport:
     duplicate_ids: int
     incomplete_rows: int = 0
     violations: tuple[v.Violation, ...] = field(default=())
+    confusion_matrix: dict[str, dict[str, int]] | None = None
+    bounds: dict[str, tuple[str, float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``constraint_violations.json`` body."""
@@ -60,13 +68,18 @@ class ModelQualityReport:
 
     def to_statistics(self) -> dict[str, Any]:
         """Model Monitor's model-quality ``statistics.json`` body (values only, no standard deviations)."""
-        section = {
-            m.BINARY: "binary_classification_metrics",
-            m.MULTICLASS: "multiclass_classification_metrics",
-            m.REGRESSION: "regression_metrics",
-        }[self.problem_type]
-        metrics = {name: {"value": value} for name, value in self.metrics.items() if value is not None}
+        section = _SECTIONS[self.problem_type]
+        metrics: dict[str, Any] = {}
+        if self.confusion_matrix is not None:
+            metrics["confusion_matrix"] = self.confusion_matrix
+        metrics.update({name: {"value": value} for name, value in self.metrics.items() if value is not None})
         return {"version": 0.0, "dataset": {"item_count": self.matched_count}, section: metrics}
+
+    def to_constraints(self) -> dict[str, Any]:
+        """Model Monitor's model-quality ``constraints.json`` body: each checked metric's bound."""
+        section = _SECTIONS[self.problem_type].replace("_metrics", "_constraints")
+        body = {name: {"threshold": limit, "comparison_operator": op} for name, (op, limit) in self.bounds.items()}
+        return {"version": 0.0, section: body}
 
 
 def check_model_quality(
@@ -81,15 +94,19 @@ def check_model_quality(
     label_column: str = "label",
     probability_column: str = "probability",
     positive_label: Any = None,
+    probability_threshold: float | None = None,
     min_rows: int = 1,
 ) -> ModelQualityReport:
     """Join one window's predictions with ground truth and check its metrics.
+
+    Labels and predictions are compared by value, whatever their types: ``0``, ``0.0``, ``"0"`` and
+    ``False`` are one class (see :mod:`loopml.monitor._labels`); ids are matched the same way.
 
     Args:
         predictions_df: Captured predictions: ``on`` and ``prediction_column`` (and, optionally,
             ``probability_column`` with the positive-class score, used for AUC).
         ground_truth_df: Labels: ``on`` and ``label_column``.
-        on: The event-id column both frames share.
+        on: The id column both frames share (``eventId``, or ``inferenceId`` when callers set one).
         baseline_metrics: Metric values of the baseline (e.g. the evaluation set).
         thresholds: Metric name to a degradation number or an absolute bound (see the module doc).
         problem_type: One of ``BinaryClassification``, ``MulticlassClassification``, ``Regression``;
@@ -97,35 +114,109 @@ def check_model_quality(
         prediction_column: Column of predicted labels or values.
         label_column: Column of true labels or values.
         probability_column: Optional column of positive-class scores.
-        positive_label: The positive class for binary metrics; default 1/True, or the larger label.
+        positive_label: The positive class for binary metrics; default 1 (or True), else the largest label.
+        probability_threshold: Binary models, as Model Monitor's ``probability_threshold_attribute``: the
+            predicted class is positive when the score is at least this. The score is
+            ``probability_column`` when present, else the prediction itself (a model that returns a
+            probability, like XGBoost's ``binary:logistic``).
         min_rows: Fewest matched rows needed to compute metrics.
 
     Returns:
         A :class:`ModelQualityReport`.
 
     Raises:
-        ValidationError: a required column is missing, the problem type is unknown, or a threshold
-            names an unknown metric or lacks its baseline value.
+        ValidationError: a required column is missing, the problem type is unknown, a threshold names an
+            unknown metric or lacks its baseline value, or a regression has non-numeric values.
     """
     _require(predictions_df, "predictions_df", (on, prediction_column))
     _require(ground_truth_df, "ground_truth_df", (on, label_column))
+    _check_threshold(probability_threshold)
     joined, counts = _join(predictions_df, ground_truth_df, on, label_column)
-    complete = joined.dropna(subset=[prediction_column, label_column])
-    counts = (*counts, len(joined) - len(complete))
-    joined = complete
-    truth = joined[label_column].to_numpy()
-    kind = problem_type or _infer(ground_truth_df[label_column], predictions_df[prediction_column])
+    labels = _Labels.of(joined, prediction_column, label_column, probability_column, probability_threshold)
+    all_counts = (*counts, len(joined) - labels.size)
+    kind = problem_type or _infer(ground_truth_df[label_column], predictions_df[prediction_column],
+                                  probability_threshold)
     if kind not in m.PROBLEM_TYPES:
         raise ValidationError(f"problem_type {kind!r} is not one of {m.PROBLEM_TYPES}.", value=kind)
     bounds = _bounds(kind, baseline_metrics or {}, thresholds or {})
-    if len(joined) < max(min_rows, 1):
+    if labels.size < max(min_rows, 1):
         metrics = dict.fromkeys(m.METRICS[kind])
-        return ModelQualityReport(v.INSUFFICIENT_DATA, kind, metrics, len(joined), *counts)
-    scores = joined[probability_column].to_numpy() if probability_column in joined.columns else None
-    positive = _positive(truth, positive_label)
-    metrics = m.compute(kind, truth, joined[prediction_column].to_numpy(), scores=scores, positive=positive)
+        return ModelQualityReport(v.INSUFFICIENT_DATA, kind, metrics, labels.size, *all_counts, bounds=bounds)
+    metrics, matrix = labels.metrics(kind, positive_label, probability_threshold)
     found = tuple(_violations(metrics, bounds))
-    return ModelQualityReport(v.VIOLATIONS if found else v.OK, kind, metrics, len(joined), *counts, found)
+    return ModelQualityReport(v.VIOLATIONS if found else v.OK, kind, metrics, labels.size, *all_counts, found,
+                              confusion_matrix=matrix, bounds=bounds)
+
+
+def _check_threshold(threshold: Any) -> None:
+    if threshold is None:
+        return
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not 0 <= float(threshold) <= 1:
+        raise ValidationError(f"probability_threshold is {threshold!r}; give a probability in [0, 1], e.g. 0.5.",
+                              value=threshold)
+
+
+@dataclass(frozen=True)
+class _Labels:
+    """The matched rows with both values present, in one comparable form."""
+
+    truth: np.ndarray
+    predicted: np.ndarray
+    scores: np.ndarray | None
+
+    @property
+    def size(self) -> int:
+        return int(self.truth.size)
+
+    @classmethod
+    def of(cls, joined: pd.DataFrame, prediction: str, label: str, probability: str,
+           threshold: float | None) -> _Labels:
+        scores = _scores(joined, prediction, probability, threshold)
+        truth, predicted = lab.common_form(lab.canonical_array(joined[label]), lab.canonical_array(joined[prediction]))
+        # _scores gives an array whenever a threshold is given
+        keep = lab.present(truth) & (np.isfinite(cast(np.ndarray, scores)) if threshold is not None else lab.present(predicted))
+        return cls(truth[keep], predicted[keep], None if scores is None else scores[keep])
+
+    def metrics(self, kind: str, positive_label: Any,
+                threshold: float | None) -> tuple[dict[str, float | None], dict[str, dict[str, int]] | None]:
+        if kind == m.REGRESSION:
+            if self.truth.dtype.kind != "f":
+                raise ValidationError("a Regression needs numeric labels and predictions; found text values such as "
+                                      f"{_sample(self.truth, self.predicted)}. Pick a classification problem_type.")
+            return m.regression(self.truth, self.predicted), None
+        truth, predicted = _as_text(self.truth), _as_text(self.predicted)
+        if kind == m.MULTICLASS:
+            return m.multiclass(truth, predicted), m.confusion_matrix(truth, predicted)
+        positive = _positive(truth, positive_label)
+        if threshold is not None and self.scores is not None:
+            hit = self.scores >= threshold
+            predicted = np.where(hit, positive, _negative(truth, positive))
+        else:
+            hit = predicted == positive
+        return m.binary(truth == positive, hit, self.scores), m.confusion_matrix(truth, predicted)
+
+
+def _scores(joined: pd.DataFrame, prediction: str, probability: str, threshold: float | None) -> np.ndarray | None:
+    column = probability if probability in joined.columns and joined[probability].notna().any() else None
+    if column is None and threshold is not None:
+        column = prediction
+    if column is None:
+        return None
+    values: np.ndarray = pd.to_numeric(joined[column], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    if threshold is not None and column == prediction and np.any((values < 0) | (values > 1)):
+        raise ValidationError(f"probability_threshold needs scores in [0, 1], but {prediction!r} holds values outside "
+                              f"it (e.g. {values[(values < 0) | (values > 1)][0]!r}); capture a probability column.")
+    return values
+
+
+def _as_text(values: np.ndarray) -> np.ndarray:
+    if values.dtype.kind == "f":
+        return np.array([lab.text(lab.canonical(x)) for x in values.tolist()], dtype=object)
+    return values
+
+
+def _sample(*columns: np.ndarray) -> list[Any]:
+    return [x for c in columns for x in c.tolist() if not isinstance(x, int | float)][:3]
 
 
 def _require(frame: Any, argument: str, columns: tuple[str, ...]) -> None:
@@ -143,6 +234,8 @@ def _require(frame: Any, argument: str, columns: tuple[str, ...]) -> None:
 def _join(
     predictions: pd.DataFrame, truth: pd.DataFrame, on: str, label_column: str
 ) -> tuple[pd.DataFrame, tuple[int, int, int]]:
+    predictions = predictions.assign(**{on: _ids(predictions[on])})
+    truth = truth.assign(**{on: _ids(truth[on])})
     duplicates = int(predictions[on].duplicated().sum() + truth[on].duplicated().sum())
     predictions = predictions.drop_duplicates(subset=on, keep="last")
     truth = truth[[on, label_column]].drop_duplicates(subset=on, keep="last")
@@ -153,19 +246,35 @@ def _join(
     return joined, (len(pred_ids - truth_ids), len(truth_ids - pred_ids), duplicates)
 
 
-def _infer(labels: pd.Series, predictions: pd.Series) -> str:
+def _ids(column: pd.Series) -> pd.Series:
+    """Ids as canonical text, so ``7``, ``7.0`` and ``"7"`` name one event."""
+    return pd.Series([None if (c := lab.canonical(v)) is None else lab.text(c) for v in column.tolist()],
+                     index=column.index, dtype=object)
+
+
+def _infer(labels: pd.Series, predictions: pd.Series, threshold: float | None) -> str:
     """The problem type from every label in the window (even unmatched ones), else from predictions."""
-    values = labels.dropna().to_numpy() if labels.notna().any() else predictions.dropna().to_numpy()
-    return m.infer_problem_type(values) if values.size else m.REGRESSION
+    if threshold is not None:
+        return m.BINARY
+    values = lab.canonical_array(labels if labels.notna().any() else predictions)
+    (common,) = lab.common_form(values[[v is not None for v in values]])
+    return m.infer_problem_type(common) if common.size else m.REGRESSION
 
 
-def _positive(truth: Any, positive_label: Any) -> Any:
-    if positive_label is not None or truth.size == 0:
-        return positive_label
-    values = set(pd.unique(truth).tolist())
-    if values <= {0, 1}:
-        return 1
-    return max(values, key=str)
+def _positive(truth: np.ndarray, positive_label: Any) -> str:
+    """The positive class as canonical text: the one given, else 1 for 0/1 labels, else the largest."""
+    if positive_label is not None:
+        return lab.text(lab.canonical(positive_label))
+    values = set(truth.tolist())
+    if not values or values <= {"0", "1"}:
+        return "1"
+    largest: str = max(values)
+    return largest
+
+
+def _negative(truth: np.ndarray, positive: str) -> str:
+    others = sorted(set(truth.tolist()) - {positive})
+    return others[0] if others else ("0" if positive == "1" else f"not {positive}")
 
 
 def _bounds(

@@ -32,9 +32,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from loopml.core import clock, context, leases
-from loopml.core._sql import insert_ignore
+from loopml.config import get_settings
+from loopml.core import checks, clock, context, leases
+from loopml.core.rows import insert_ignore
 from loopml.errors import LoopmlError, StaleEpoch
+from loopml.events import process_events
 from loopml.monitor._tables import slots
 from loopml.monitor.schedules import Schedule, list_schedules
 
@@ -69,7 +71,7 @@ def default_owner() -> str:
 
 def lease_ttl() -> float:
     """Seconds a claimed slot stays ours without finishing (``LOOPML_SCHEDULER_LEASE_TTL``, default 900)."""
-    return float(os.environ.get("LOOPML_SCHEDULER_LEASE_TTL", "900"))
+    return get_settings().scheduler_lease_ttl
 
 
 def tick(*, now: datetime | None = None, owner: str | None = None, events: bool = True) -> TickResult:
@@ -100,6 +102,7 @@ def tick(*, now: datetime | None = None, owner: str | None = None, events: bool 
 
 def run(*, poll_seconds: float = 10.0, once: bool = False, max_ticks: int | None = None) -> int:
     """Tick every ``poll_seconds`` until SIGTERM/SIGINT (or once); returns the number of ticks."""
+    poll_seconds = checks.number(poll_seconds, "poll_seconds", above=0, high=86400)
     owner, stop, ticks = default_owner(), {"now": False}, 0
 
     def _stop(*_: Any) -> None:
@@ -245,7 +248,12 @@ def _execute(sched: Schedule, slot: datetime) -> dict[str, Any]:
         return {"execution_id": info.id, "execution_status": info.status}
     from loopml.monitor.executions import run_monitor
 
-    ex = run_monitor(sched, window_end=slot, execution_id=execution_id_for(sched.id, slot))
+    if context.get_settings().cluster:  # the check runs on a cluster node; the record is the same
+        from loopml.monitor._ray import run_monitor_on_cluster
+
+        ex = run_monitor_on_cluster(sched.name, window_end=slot, execution_id=execution_id_for(sched.id, slot))
+    else:
+        ex = run_monitor(sched, window_end=slot, execution_id=execution_id_for(sched.id, slot))
     return {"execution_id": ex.id, "status": ex.status, "result": ex.result, "violations": ex.violations}
 
 
@@ -258,15 +266,14 @@ def _finish(lease: leases.Lease, sched: Schedule, slot: datetime, status: str, d
 
 
 def _alarms_and_events(now: datetime, result: TickResult) -> None:
-    from loopml import events
     from loopml.monitor import metric_alarms
 
     watched = {a.source.split(":", 1)[1] for a in metric_alarms.list_alarms()
-               if a.source.startswith("endpoint:") and a.metric in ("invocations", "error_rate", "p99_latency_ms")}
-    for endpoint in sorted(watched):
+               if a.source.startswith("endpoint:") and a.metric in metric_alarms.ENDPOINT_METRICS}
+    for endpoint in sorted(watched | set(metric_alarms.endpoints_due_for_history(now))):
         try:
             metric_alarms.sample_endpoint_metrics(endpoint, now=now)
         except LoopmlError as exc:
             result.errors.append(f"endpoint {endpoint}: {exc.message}")
     result.transitions.extend(metric_alarms.evaluate_alarms(now=now))
-    result.actions.extend(events.process_events(now=now))
+    result.actions.extend(process_events(now=now))

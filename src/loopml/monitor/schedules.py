@@ -20,11 +20,12 @@ from typing import Any
 import sqlalchemy as sa
 from croniter import croniter
 
-from loopml.core import audit, clock, context, ids
+from loopml.core import audit, checks, clock, context, ids, names
 from loopml.errors import ConflictError, NotFoundError, ValidationError
 from loopml.monitor._tables import schedules
+from loopml.monitor.kinds import MONITORS
 
-MONITOR_TYPES = ("data_quality", "model_quality", "bias_drift", "attribution_drift")
+MONITOR_TYPES = tuple(MONITORS)
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 
 
@@ -81,6 +82,25 @@ class Schedule:
                 "created_by": self.created_by, "created_at": self.created_at.isoformat()}
 
 
+_TIMING: dict[str, list[checks.Constraint]] = {
+    "cron": [checks.Typed(str, "str"), checks.NONE],
+    "interval_seconds": [checks.Interval(float, 1, checks.TEN_YEARS), checks.NONE],
+}
+CREATE_MONITORING_SCHEDULE_CONSTRAINTS: dict[str, list[checks.Constraint]] = {
+    **_TIMING, "monitor_type": [checks.Options(*MONITORS)],
+    "window_seconds": [checks.Interval(float, 0, checks.TEN_YEARS, closed="right")],
+    "statistics": [checks.Typed(str, "str"), checks.NONE], "constraints": [checks.Typed(str, "str"), checks.NONE],
+    "thresholds": [checks.Typed(dict, "dict"), checks.NONE], "settings": [checks.Typed(dict, "dict"), checks.NONE],
+    "check_signature": [checks.Typed(bool, "bool")],
+}
+"""What :func:`create_monitoring_schedule` accepts (the name: ``_check_name``; the cron expression: it must
+parse; the endpoint and the capture and ground-truth locations: checked when the schedule is created)."""
+CREATE_PIPELINE_SCHEDULE_CONSTRAINTS: dict[str, list[checks.Constraint]] = {
+    **_TIMING, "params": [checks.Typed(dict, "dict"), checks.NONE]}
+"""What :func:`create_pipeline_schedule` accepts (the executor: a row of ``pipelines.executors.EXECUTORS``)."""
+
+
+@checks.validate_params(CREATE_MONITORING_SCHEDULE_CONSTRAINTS)
 def create_monitoring_schedule(
     name: str,
     endpoint: str,
@@ -94,6 +114,8 @@ def create_monitoring_schedule(
     thresholds: dict[str, Any] | None = None,
     settings: dict[str, Any] | None = None,
     check_signature: bool = True,
+    capture_uri: str | None = None,
+    ground_truth_uri: str | None = None,
 ) -> Schedule:
     """Create a monitoring schedule on an endpoint.
 
@@ -108,10 +130,17 @@ def create_monitoring_schedule(
         constraints: ``sha256:…`` of the baseline ``constraints.json`` (data_quality).
         thresholds: Per-feature drift thresholds (data_quality), metric thresholds (model_quality),
             metric bounds ``{"DPPL": [-0.1, 0.1]}`` (bias_drift), or ``{"ndcg": 0.9}`` (attribution_drift).
-        settings: Type-specific settings: ``baseline_metrics``, ``problem_type``, ``positive_label``
-            (model_quality); ``facet``, ``facet_values``, ``label_values`` (bias_drift);
-            ``baseline_attributions``, ``sample`` (attribution_drift); ``min_rows`` (all).
+        settings: Type-specific settings: ``baseline_metrics``, ``problem_type``, ``positive_label``,
+            ``probability_threshold`` (model_quality); ``facet``, ``facet_values``, ``label_values``
+            (bias_drift); ``baseline_attributions``, ``sample`` (attribution_drift); ``min_rows``, and
+            ``columns`` (names of row-shaped and CSV request columns when no model signature says them; all).
         check_signature: Check the baseline's features against the endpoint model's signature.
+        capture_uri: Read capture from this folder in SageMaker's layout
+            (``<capture_uri>/<endpoint>/<variant>/yyyy/mm/dd/hh/*.jsonl``: what a SageMaker endpoint writes
+            under its ``DestinationS3Uri``; a local folder or ``s3://bucket/prefix``) instead of loopml's
+            capture root. The endpoint then need not exist in loopml.
+        ground_truth_uri: Also read labels from this folder (``<uri>/yyyy/mm/dd/hh/*.jsonl``, as Model
+            Monitor expects them).
 
     Returns:
         The stored :class:`Schedule`.
@@ -122,18 +151,18 @@ def create_monitoring_schedule(
         NotFoundError: the endpoint or a baseline artifact does not exist.
         ConflictError: a schedule of this name exists.
     """
-    if monitor_type not in MONITOR_TYPES:
-        raise ValidationError(f"monitor_type {monitor_type!r} is not one of {list(MONITOR_TYPES)}",
-                              monitor_type=monitor_type)
-    if not window_seconds or window_seconds <= 0:
-        raise ValidationError(f"window_seconds is {window_seconds!r}; give a positive number, e.g. 3600")
-    config = {"endpoint": endpoint, "monitor_type": monitor_type, "window_seconds": float(window_seconds),
-              "statistics": statistics, "constraints": constraints, "thresholds": dict(thresholds or {}),
-              "settings": dict(settings or {})}
-    _check_monitor_config(config, check_signature=check_signature)
+    _check_name(name)
+    window_seconds = float(window_seconds)
+    config = {"endpoint": endpoint, "monitor_type": monitor_type, "window_seconds": window_seconds,
+              "statistics": statistics, "constraints": constraints,
+              "thresholds": checks.mapping(thresholds, "thresholds"), "settings": checks.mapping(settings, "settings")}
+    config.update({k: _location(k, v) for k, v in (("capture_uri", capture_uri), ("ground_truth_uri",
+                                                                                   ground_truth_uri)) if v})
+    _check_monitor_config(config, check_signature=check_signature and not capture_uri)
     return _insert(name, "monitor", cron, interval_seconds, config)
 
 
+@checks.validate_params(CREATE_PIPELINE_SCHEDULE_CONSTRAINTS)
 def create_pipeline_schedule(
     name: str,
     pipeline: str,
@@ -144,11 +173,13 @@ def create_pipeline_schedule(
     executor: str = "inline",
 ) -> Schedule:
     """Schedule a pipeline (e.g. weekly retraining) by its ``MODULE:NAME`` or ``file.py:NAME`` reference."""
+    _check_name(name)
     if not isinstance(pipeline, str) or ":" not in pipeline:
         raise ValidationError(f"pipeline {pipeline!r} must be a 'MODULE:NAME' or 'path/file.py:NAME' reference")
-    if executor not in ("inline", "local"):
-        raise ValidationError(f"executor {executor!r} is not 'inline' or 'local'")
-    config = {"pipeline": pipeline, "params": dict(params or {}), "executor": executor}
+    from loopml.pipelines.executors import check_executor
+
+    check_executor(executor)
+    config = {"pipeline": pipeline, "params": checks.mapping(params, "params"), "executor": executor}
     return _insert(name, "pipeline", cron, interval_seconds, config)
 
 
@@ -203,14 +234,17 @@ def check_timing(cron: str | None, interval_seconds: float | None) -> None:
     if cron is not None and (len(cron.split()) != 5 or not croniter.is_valid(cron)):
         raise ValidationError(f"cron expression {cron!r} does not parse; use five fields 'min hour day month "
                               "weekday' in UTC, e.g. '0 * * * *' (hourly) or '*/15 * * * *'", cron=cron)
-    if interval_seconds is not None and not (isinstance(interval_seconds, int | float) and interval_seconds >= 1):
-        raise ValidationError(f"interval_seconds is {interval_seconds!r}; use a number >= 1, e.g. 3600")
+    if interval_seconds is not None:
+        checks.number(interval_seconds, "interval_seconds", low=1, high=checks.TEN_YEARS)
+
+
+def _check_name(name: str) -> None:
+    names.check("schedule", name, narrower=_NAME, rule="1-100 lowercase ASCII letters, digits and dashes, "
+                "starting with a letter or digit", example="churn-data-quality")
 
 
 def _insert(name: str, kind: str, cron: str | None, interval: float | None, config: dict[str, Any]) -> Schedule:
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise ValidationError(f"schedule name {name!r} must be lowercase letters, digits and dashes, e.g. "
-                              "'churn-data-quality'", schedule=name)
+    _check_name(name)
     check_timing(cron, interval)
     user = context.current_user()
     sched = Schedule(ids.new_id("sch"), name, kind, cron, float(interval) if interval else None, config, True,
@@ -229,6 +263,8 @@ def _insert(name: str, kind: str, cron: str | None, interval: float | None, conf
 def _check_monitor_config(config: dict[str, Any], *, check_signature: bool) -> None:
     from loopml.monitor import _signature_check
 
+    if not isinstance(config["endpoint"], str) or not config["endpoint"].strip() or "/" in config["endpoint"]:
+        raise ValidationError(f"endpoint {config['endpoint']!r} must be an endpoint name (no '/'), e.g. 'churn'")
     if config["monitor_type"] == "data_quality":
         if not config["statistics"] or not config["constraints"]:
             raise ValidationError("a data_quality schedule needs statistics= and constraints= digests; create "
@@ -236,6 +272,12 @@ def _check_monitor_config(config: dict[str, Any], *, check_signature: bool) -> N
         _signature_check.check_baseline(config, check_signature=check_signature)
     elif check_signature:
         _signature_check.endpoint_inputs(config["endpoint"])
+
+
+def _location(key: str, value: Any) -> str:
+    from loopml.serve import capture
+
+    return capture.location(str(value), what=key)
 
 
 def _floor(value: datetime, step: float) -> datetime:

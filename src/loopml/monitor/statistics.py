@@ -7,14 +7,14 @@
   ``std_dev``, ``min``, ``max`` and ``distribution.kll``) and each string feature has
   ``string_statistics`` (``common``, ``distinct_count``, ``distribution.categorical.buckets``).
 * constraints: ``{"version": 0.0, "features": [...], "monitoring_config": {...}}`` with per-feature
-  ``inferred_type``, ``completeness``, ``num_constraints.is_non_negative`` and
-  ``string_constraints.domains``.
+  ``inferred_type``, ``completeness``, ``num_constraints.is_non_negative``,
+  ``string_constraints.domains`` and an empty ``monitoringConfigOverrides``.
 
-The distribution sketch is not a KLL compactor. ``kll.buckets`` holds ten equal-width buckets
-(``lower_bound``, ``upper_bound``, ``count``), as Model Monitor shows them; ``kll.sketch.data`` holds two
-lists, ``[points, cdf]``: up to ``k`` values of the baseline taken at evenly spaced ranks and the exact
-baseline CDF at each. Drift checks read only the sketch, never the baseline rows. Non-finite numbers
-count as missing.
+``kll.buckets`` holds ten equal-width buckets (``lower_bound``, ``upper_bound``, ``count``), as Model Monitor
+shows them; ``kll.sketch`` is a KLL sketch in Deequ's form (compactor levels, ``parameters.c`` and ``k``;
+see :mod:`loopml.monitor._kll`), exact for columns with few distinct values. String features list up to
+``max_categories`` values. Drift checks read only these summaries, never the baseline rows. Non-finite
+numbers count as missing.
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ import pandas as pd
 
 from loopml.errors import ValidationError
 from loopml.monitor import _columns as cols
+from loopml.monitor._kll import build_sketch
 
-SKETCH_POINTS = 1001
 DISPLAY_BUCKETS = 10
+MAX_CATEGORIES = 10_000
 COMPARISON_METHODS = ("Robust", "Simple")
 
 
@@ -40,7 +41,7 @@ def baseline(
     comparison_method: str = "Robust",
     categorical_comparison_threshold: float = 0.1,
     max_domain_size: int = 50,
-    max_categories: int = 1000,
+    max_categories: int = MAX_CATEGORIES,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Profile a baseline frame into Model Monitor ``statistics`` and ``constraints`` dicts.
 
@@ -52,7 +53,8 @@ def baseline(
         categorical_comparison_threshold: Largest L-infinity distance allowed for string features.
         max_domain_size: String features with at most this many distinct values get a ``domains``
             constraint (the set of allowed values).
-        max_categories: Most frequent values kept per string feature; the rest are pooled.
+        max_categories: Most frequent values listed per string feature. Drift is exact when a feature has at
+            most this many distinct values, and within ``1 / (max_categories + 1)`` otherwise.
 
     Returns:
         ``(statistics, constraints)``, both JSON-ready dicts.
@@ -149,9 +151,6 @@ def _numerical_statistics(values: np.ndarray, rows: int) -> dict[str, Any]:
 
 
 def _kll(ordered: np.ndarray) -> dict[str, Any]:
-    ranks = np.unique(np.linspace(0, ordered.size - 1, SKETCH_POINTS).round().astype(np.int64))
-    points = np.unique(ordered[ranks])
-    cdf = np.searchsorted(ordered, points, side="right") / ordered.size
     low, high = float(ordered[0]), float(ordered[-1])
     if high > low:
         counts, edges = np.histogram(ordered, bins=DISPLAY_BUCKETS, range=(low, high))
@@ -161,8 +160,7 @@ def _kll(ordered: np.ndarray) -> dict[str, Any]:
         {"lower_bound": float(edges[i]), "upper_bound": float(edges[i + 1]), "count": int(counts[i])}
         for i in range(counts.size)
     ]
-    sketch = {"parameters": {"c": 0.0, "k": float(SKETCH_POINTS)}, "data": [points.tolist(), cdf.tolist()]}
-    return {"buckets": buckets, "sketch": sketch}
+    return {"buckets": buckets, "sketch": build_sketch(ordered)}
 
 
 def _string_statistics(column: pd.Series, max_categories: int) -> dict[str, Any]:
@@ -185,6 +183,7 @@ def _feature_constraints(feature: dict[str, Any], max_domain_size: int) -> dict[
         "name": feature["name"],
         "inferred_type": kind,
         "completeness": common["num_present"] / rows if rows else 1.0,
+        "monitoringConfigOverrides": {},
     }
     if kind in cols.NUMERIC_TYPES:
         low = stats.get("min")

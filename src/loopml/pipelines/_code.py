@@ -26,10 +26,22 @@ def code_hash(fn: Any) -> str:
     return hashlib.sha256(source.encode()).hexdigest()
 
 
+_MAX_DIRTY_FILES = 500
+_MAX_HASHED_BYTES = 64 << 20
+
+
 def git_info(path: Path | None) -> dict[str, Any]:
-    """The git commit of the repository holding ``path``, whether it is dirty, and the hash of the diff."""
+    """The code identity of the git repository holding ``path``.
+
+    Returns ``commit`` (HEAD), ``dirty`` (True when a tracked file is modified or a file git does not
+    track is present, the pipeline file itself included), ``diff_sha256`` (one hash over the diff against
+    HEAD and the untracked files' contents) and ``files``: each modified or untracked file's path
+    (relative to the repository) and the sha256 of its current bytes, so the code that ran can be told
+    apart from the commit even when the commit does not contain it.
+    """
+    empty: dict[str, Any] = {"commit": None, "dirty": None, "diff_sha256": None, "files": {}}
     if path is None:
-        return {"commit": None, "dirty": None, "diff_sha256": None}
+        return empty
     cwd = path if path.is_dir() else path.parent
 
     def git(*args: str) -> str | None:
@@ -40,14 +52,39 @@ def git_info(path: Path | None) -> dict[str, Any]:
         return out.stdout.decode(errors="replace") if out.returncode == 0 else None
 
     commit = git("rev-parse", "HEAD")
-    if commit is None:
-        return {"commit": None, "dirty": None, "diff_sha256": None}
-    diff = git("diff", "HEAD") or ""
+    top = git("rev-parse", "--show-toplevel")
+    if commit is None or top is None:
+        return empty
+    root = Path(top.strip())
+    diff = git("-C", str(root), "diff", "HEAD", "--no-ext-diff", "--binary") or ""
+    changed = (git("-C", str(root), "diff", "HEAD", "--name-only", "-z") or "").split("\0")
+    untracked = (git("-C", str(root), "ls-files", "--others", "--exclude-standard", "-z") or "").split("\0")
+    files = _file_hashes(root, sorted({f for f in changed + untracked if f})[:_MAX_DIRTY_FILES])
+    dirty = bool(diff) or bool(files)
+    summary = hashlib.sha256(diff.encode())
+    for name in sorted(untracked):
+        if name in files:
+            summary.update(f"\0{name}\0{files[name]}".encode())
     return {
         "commit": commit.strip(),
-        "dirty": bool(diff),
-        "diff_sha256": hashlib.sha256(diff.encode()).hexdigest() if diff else None,
+        "dirty": dirty,
+        "diff_sha256": summary.hexdigest() if dirty else None,
+        "files": files,
     }
+
+
+def _file_hashes(root: Path, names: list[str]) -> dict[str, str]:
+    """sha256 of each named file under ``root``; ``deleted`` for a file that is gone, ``too-large`` past 64 MiB."""
+    found: dict[str, str] = {}
+    for name in names:
+        file = root / name
+        if not file.is_file():
+            found[name] = "deleted"
+        elif file.stat().st_size > _MAX_HASHED_BYTES:
+            found[name] = "too-large"
+        else:
+            found[name] = "sha256:" + hashlib.sha256(file.read_bytes()).hexdigest()
+    return found
 
 
 def source_file(obj: Any) -> Path | None:
@@ -78,7 +115,7 @@ def load_ref(ref: str) -> Any:
     else:
         try:
             module = importlib.import_module(module_part)
-        except ModuleNotFoundError as exc:
+        except (ImportError, ValueError) as exc:  # ValueError: an empty or relative module name
             raise NotFoundError(f"cannot import module {module_part!r} ({exc}); check the name and PYTHONPATH") from exc
     obj: Any = module
     for part in name.split("."):

@@ -65,8 +65,14 @@ class ExecutionInfo:
 
         return asdict(self)
 
+    def _repr_html_(self) -> str:
+        from loopml.core.fragments import notebook
+        from loopml.pipelines.html import render_execution
 
-def upsert_pipeline(conn: Connection, name: str, ref: str, definition_hash: str, definition: dict) -> str:
+        return notebook(render_execution(self))
+
+
+def upsert_pipeline(conn: Connection, name: str, ref: str, definition_hash: str, definition: dict[str, Any]) -> str:
     row = conn.execute(
         sa.select(pipelines.c.id).where(pipelines.c.name == name, pipelines.c.definition_hash == definition_hash)
     ).first()
@@ -78,7 +84,7 @@ def upsert_pipeline(conn: Connection, name: str, ref: str, definition_hash: str,
     return pid
 
 
-def create_execution(conn: Connection, *, pipeline_id: str, name: str, params: dict, code: dict,
+def create_execution(conn: Connection, *, pipeline_id: str, name: str, params: dict[str, Any], code: dict[str, Any],
                      user: str, steps: dict[str, str], cache: bool) -> str:
     eid = ids.new_id("pe")
     conn.execute(executions.insert().values(
@@ -129,14 +135,14 @@ def get_execution(conn: Connection, execution_id: str) -> ExecutionInfo:
                             execution_id=execution_id)
     nodes = row.definition.get("steps", {})
     order = list(nodes)
-    step_rows = conn.execute(sa.select(step_executions).where(step_executions.c.execution_id == execution_id)).all()
+    step_rows = list(conn.execute(sa.select(step_executions).where(step_executions.c.execution_id == execution_id)))
     step_rows.sort(key=lambda r: order.index(r.step) if r.step in order else len(order))
     steps = [_step_info(r, nodes.get(r.step, {}).get("upstream", [])) for r in step_rows]
     return ExecutionInfo(row.id, row.name, row.status, row.params, row.code, row.definition_hash,
                          row.created_by, row.started_at, row.ended_at, row.error, row.resume_count, steps)
 
 
-def execution_ref(conn: Connection, execution_id: str) -> tuple[str, dict, dict, bool]:
+def execution_ref(conn: Connection, execution_id: str) -> tuple[str, dict[str, Any], dict[str, Any], bool]:
     row = conn.execute(
         sa.select(pipelines.c.ref, pipelines.c.definition, executions.c.params, executions.c.cache)
         .join(pipelines, pipelines.c.id == executions.c.pipeline_id).where(executions.c.id == execution_id)
@@ -147,15 +153,16 @@ def execution_ref(conn: Connection, execution_id: str) -> tuple[str, dict, dict,
 
 
 def list_executions(conn: Connection, *, name: str | None = None, status: str | None = None,
-                    limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+                    limit: int = 50, offset: int = 0, newest_first: bool = True) -> list[dict[str, Any]]:
     query = sa.select(executions.c.id, executions.c.name, executions.c.status, executions.c.started_at,
                       executions.c.ended_at, executions.c.created_by, executions.c.error)
     if name:
         query = query.where(executions.c.name == name)
     if status:
         query = query.where(executions.c.status == status)
-    rows = conn.execute(query.order_by(executions.c.started_at.desc(), executions.c.id.desc())
-                        .limit(limit).offset(offset))
+    order = (executions.c.started_at.desc(), executions.c.id.desc()) if newest_first else \
+        (executions.c.started_at, executions.c.id)
+    rows = conn.execute(query.order_by(*order).limit(limit).offset(offset))
     return [dict(r._mapping) for r in rows]
 
 
@@ -168,7 +175,8 @@ def known_pipelines(conn: Connection) -> list[dict[str, Any]]:
     rows = conn.execute(
         sa.select(pipelines.c.name, pipelines.c.ref, pipelines.c.definition_hash, pipelines.c.created_at)
         .order_by(pipelines.c.name, pipelines.c.created_at.desc())).all()
-    counts = dict(conn.execute(sa.select(executions.c.name, sa.func.count()).group_by(executions.c.name)).all())
+    counts: dict[str, int] = dict(conn.execute(sa.select(executions.c.name, sa.func.count())
+                                              .group_by(executions.c.name)).tuples().all())
     last = dict(conn.execute(sa.select(executions.c.name, sa.func.max(executions.c.started_at))
                              .group_by(executions.c.name)).all())
     found: dict[str, dict[str, Any]] = {}

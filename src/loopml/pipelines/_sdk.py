@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import inspect
 import operator
-from collections.abc import Callable, Iterator
+import os
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, overload
 
+from loopml.core import names
 from loopml.errors import ValidationError
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
+    "is true": lambda value, _: bool(value),
 }
+_LITERALS = (bool, int, float, str, type(None))
 
 
 @dataclass(frozen=True)
@@ -33,23 +39,50 @@ class Output:
         return Output(self.node, (*self.path, key))
 
     def _compare(self, op: str, other: Any) -> Condition:
+        if not isinstance(other, _LITERALS):
+            kind = "another step output" if isinstance(other, Output) else type(other).__name__
+            raise ValidationError(
+                f"a condition compares a step output with a literal (bool, int, float, str or None), "
+                f"not with {kind}; compute the comparison inside a step and test its result with when()"
+            )
         return Condition(self, op, other)
 
-    def __gt__(self, other: Any) -> Condition:  # type: ignore[override]
+    def __gt__(self, other: Any) -> Condition:
         return self._compare(">", other)
 
-    def __ge__(self, other: Any) -> Condition:  # type: ignore[override]
+    def __ge__(self, other: Any) -> Condition:
         return self._compare(">=", other)
 
-    def __lt__(self, other: Any) -> Condition:  # type: ignore[override]
+    def __lt__(self, other: Any) -> Condition:
         return self._compare("<", other)
 
-    def __le__(self, other: Any) -> Condition:  # type: ignore[override]
+    def __le__(self, other: Any) -> Condition:
         return self._compare("<=", other)
 
-    def eq(self, other: Any) -> Condition:
-        """``out.eq(value)``: a condition that the output equals ``value``."""
+    def __eq__(self, other: Any) -> Condition:  # type: ignore[override]
         return self._compare("==", other)
+
+    def __ne__(self, other: Any) -> Condition:  # type: ignore[override]
+        return self._compare("!=", other)
+
+    def __hash__(self) -> int:
+        return hash((self.node, self.path))
+
+    def __invert__(self) -> Condition:
+        """``~out``: a condition that the output is false (``when(~out["passed"])``)."""
+        return ~self.is_true()
+
+    def is_true(self) -> Condition:
+        """A condition that the output is truthy; ``when(out)`` means the same."""
+        return Condition(self, "is true", None)
+
+    def eq(self, other: Any) -> Condition:
+        """``out.eq(value)``: the same as ``out == value``."""
+        return self._compare("==", other)
+
+    def ne(self, other: Any) -> Condition:
+        """``out.ne(value)``: the same as ``out != value``."""
+        return self._compare("!=", other)
 
     def __bool__(self) -> bool:
         raise TypeError(
@@ -80,7 +113,7 @@ class Condition:
 
     def describe(self) -> str:
         path = "".join(f"[{p!r}]" for p in self.left.path)
-        text = f"{self.left.node}{path} {self.op} {self.right!r}"
+        text = f"{self.left.node}{path} {self.op}" + ("" if self.op == "is true" else f" {self.right!r}")
         return f"not ({text})" if self.negated else text
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,10 +131,42 @@ class StepSpec:
     timeout: float | None = None
     cache: bool = True
     serializer: Any = None
+    cache_inputs: tuple[Any, ...] = ()
+    resources: dict[str, Any] | None = None  # cpus, memory (bytes), gpus, custom: what a cluster node must have
 
     @property
     def ref(self) -> str:
         return f"{self.fn.__module__}:{self.fn.__qualname__}"
+
+    def declared_inputs(self) -> list[Any]:
+        """The current values of ``cache_inputs``: a file's or folder's sha256, or what a callable returns."""
+        return [_declared_value(self.name, item) for item in self.cache_inputs]
+
+
+def _declared_value(step_name: str, item: Any) -> Any:
+    if isinstance(item, str | os.PathLike):
+        return {"path": os.fspath(item), "sha256": _path_digest(Path(item))}
+    try:
+        return {"value": item()}
+    except Exception as exc:
+        raise ValidationError(
+            f"cache input {getattr(item, '__name__', item)!r} of step {step_name!r} raised "
+            f"{type(exc).__name__}: {exc}; fix it or remove it from cache_inputs"
+        ) from exc
+
+
+def _path_digest(path: Path) -> str | None:
+    """sha256 over a file's bytes, or over a folder's relative paths and file bytes; None if missing."""
+    if not path.exists():
+        return None
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.relative_to(path).as_posix().encode() if file != path else b"")
+        with open(file, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
 
 
 @dataclass
@@ -162,9 +227,32 @@ class Step:
         return _building[-1].add(self.spec, dict(bound.arguments))
 
 
+@overload
+def step(
+    fn: Callable[..., Any], *, name: str | None = None, retries: int = 0,
+    retry_backoff: float = 1.0, timeout: float | None = None, cache: bool = True, serializer: Any = None,
+    cache_inputs: Sequence[str | os.PathLike[str] | Callable[[], Any]] = (),
+    cpus: float | None = None, memory: int | str | None = None, gpus: float | None = None,
+    resources: dict[str, float] | None = None,
+) -> Any: ...
+
+
+@overload
+def step(
+    fn: None = None, *, name: str | None = None, retries: int = 0,
+    retry_backoff: float = 1.0, timeout: float | None = None, cache: bool = True, serializer: Any = None,
+    cache_inputs: Sequence[str | os.PathLike[str] | Callable[[], Any]] = (),
+    cpus: float | None = None, memory: int | str | None = None, gpus: float | None = None,
+    resources: dict[str, float] | None = None,
+) -> Callable[[Callable[..., Any]], Any]: ...
+
+
 def step(
     fn: Callable[..., Any] | None = None, *, name: str | None = None, retries: int = 0,
     retry_backoff: float = 1.0, timeout: float | None = None, cache: bool = True, serializer: Any = None,
+    cache_inputs: Sequence[str | os.PathLike[str] | Callable[[], Any]] = (),
+    cpus: float | None = None, memory: int | str | None = None, gpus: float | None = None,
+    resources: dict[str, float] | None = None,
 ) -> Any:
     """Make a function a pipeline step.
 
@@ -175,8 +263,18 @@ def step(
         retry_backoff: seconds before the first retry; doubles each time.
         timeout: seconds a single attempt may run before it is stopped and counted as failed.
         cache: reuse an earlier result with the same code, inputs and parameters.
+        cache_inputs: what the step depends on that the cache key cannot see: paths of files or folders
+            the step reads (their contents are hashed) and zero-argument callables whose JSON-able result
+            is part of the key (for example the current champion's version, or a version string you
+            bump when a helper function changes). Evaluated just before the step would run.
         serializer: an object with ``media_type``, ``dumps(obj) -> bytes`` and ``loads(bytes)`` for an
             output type loopml does not know.
+        cpus: CPUs one attempt needs on a cluster node (default 1).
+        memory: memory it needs (bytes, or ``"2GiB"``); Ray places it on a node with that much free.
+        gpus: GPUs it needs.
+        resources: custom node resources it needs, e.g. ``{"ssd": 1}``. On the ``ray`` executor a step
+            asking for more than any node has fails at once, naming what the cluster offers; the
+            ``local`` and ``inline`` executors ignore these requests.
 
     Example:
         >>> @step(retries=2)
@@ -185,11 +283,29 @@ def step(
         >>> double(4)
         8
     """
+    request = _resource_request(cpus, memory, gpus, resources)
+
     def wrap(func: Callable[..., Any]) -> Step:
-        spec = StepSpec(func, name or func.__name__, retries, retry_backoff, timeout, cache, serializer)
+        if isinstance(cache_inputs, str | os.PathLike) or callable(cache_inputs):
+            raise ValidationError(
+                f"cache_inputs of step {name or func.__name__!r} is a list of paths and callables; "
+                f"write cache_inputs=[{cache_inputs!r}]"
+            )
+        spec = StepSpec(func, name or func.__name__, retries, retry_backoff, timeout, cache, serializer,
+                        tuple(cache_inputs), request)
         return Step(spec)
 
     return wrap(fn) if fn is not None else wrap
+
+
+def _resource_request(cpus: float | None, memory: int | str | None, gpus: float | None,
+                      custom: dict[str, float] | None) -> dict[str, Any] | None:
+    if cpus is None and memory is None and gpus is None and not custom:
+        return None
+    from loopml.core.cluster import resources
+
+    checked = resources(cpus=cpus, memory=memory, gpus=gpus, custom=custom)
+    return {"cpus": checked.cpus, "memory": checked.memory, "gpus": checked.gpus, "custom": checked.custom}
 
 
 class Pipeline:
@@ -197,7 +313,7 @@ class Pipeline:
 
     def __init__(self, fn: Callable[..., Any], name: str) -> None:
         self.fn = fn
-        self.name = name
+        self.name = names.check("pipeline", name, example="churn_retrain")
         self.signature = _signature(fn)
         functools.update_wrapper(self, fn)
 
@@ -235,10 +351,20 @@ def pipeline(fn: Callable[..., Any] | None = None, *, name: str | None = None) -
 
 
 @contextlib.contextmanager
-def when(condition: Condition) -> Iterator[None]:
-    """Steps called inside the block run only if ``condition`` holds; otherwise they are SKIPPED."""
+def when(condition: Condition | Output) -> Iterator[None]:
+    """Steps called inside the block run only if ``condition`` holds; otherwise they are SKIPPED.
+
+    ``condition`` compares a step output with a literal (``>``, ``>=``, ``<``, ``<=``, ``==``, ``!=``), or
+    is a step output used as a boolean (``when(out["passed"])``, ``when(~out["passed"])``).
+    """
+    if isinstance(condition, Output):
+        condition = condition.is_true()
     if not isinstance(condition, Condition):
-        raise ValidationError("when() takes a comparison of a step output, such as `out['auc'] > 0.8`")
+        raise ValidationError(
+            f"when() takes a step output or a comparison of one with a literal, such as "
+            f"`out['auc'] > 0.8`, `out['status'] == 'ok'` or `out['passed']`; it got {type(condition).__name__} "
+            f"{condition!r} (a comparison of two plain values is decided before the pipeline runs: use `if`)"
+        )
     if not _building:
         raise ValidationError("when() is only meaningful inside a @pipeline body")
     _building[-1].conditions.append(condition)

@@ -35,6 +35,7 @@ class StepTask:
     inputs: dict[str, dict[str, Any]]  # arg -> {"digest", "media_type", "path", "node"}
     timeout: float | None = None
     attempt: int = 1
+    resources: dict[str, Any] | None = None  # keyword arguments of loopml.core.cluster.resources()
 
 
 @dataclass

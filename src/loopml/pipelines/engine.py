@@ -19,23 +19,39 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any
 
-from loopml.core import audit, clock, context, faults, leases
+from sqlalchemy.engine import Connection
+
+from loopml.config import get_settings
+from loopml.core import audit, checks, clock, context, faults, leases, logs
 from loopml.core.artifacts import ArtifactRef
 from loopml.core.integrity import record_artifact
-from loopml.errors import ConflictError, StaleEpoch, ValidationError
+from loopml.errors import ConflictError, IntegrityError, StaleEpoch, ValidationError
 from loopml.pipelines import _params, _records, _serde
 from loopml.pipelines._code import code_hash, git_info, load_ref, portable_ref, source_file
 from loopml.pipelines._records import DONE, TERMINAL, ExecutionInfo
 from loopml.pipelines._sdk import Node, Output, Pipeline
 from loopml.pipelines._task import StepResult, StepTask
-from loopml.pipelines.executors import Executor, InlineExecutor, LocalExecutor
+from loopml.pipelines.executors import Executor, check_executor, make_executor
 
 EventHook = Callable[..., None]
 
 
+_log = logs.stage_logger("pipelines")
+
+
+def _progress(on_event: EventHook | None) -> EventHook:
+    """The run's progress hook: each step and execution change is also one log line, then ``on_event``."""
+    def emit(kind: str, **fields: Any) -> None:
+        phase = "start" if fields.get("status") == "RUNNING" else "end"
+        logs.log_event(_log, f"{kind}.{phase}", **fields)
+        if on_event is not None:
+            on_event(kind, **fields)
+    return emit
+
+
 def lease_ttl() -> float:
     """Seconds an orchestrator's lease lasts without a heartbeat (``LOOPML_LEASE_TTL``, default 30)."""
-    return float(os.environ.get("LOOPML_LEASE_TTL", "30"))
+    return get_settings().lease_ttl
 
 
 def _owner() -> str:
@@ -53,18 +69,16 @@ def _definition(pipe: Pipeline, nodes: dict[str, Node]) -> tuple[dict[str, Any],
             "conditions": [c.describe() for c in node.conditions],
             "retries": node.spec.retries, "timeout": node.spec.timeout, "cache": node.spec.cache,
         }
+        if node.spec.resources:  # only when asked for, so older definitions keep their hash
+            steps[node.id]["resources"] = node.spec.resources
     definition = {"name": pipe.name, "steps": steps}
     digest = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
     return definition, digest
 
 
-def _make_executor(executor: str | Executor) -> tuple[Executor, bool]:
-    if executor == "local":
-        return LocalExecutor(), True
-    if executor == "inline":
-        return InlineExecutor(), True
-    if isinstance(executor, str):
-        raise ValidationError(f"unknown executor {executor!r}; use 'local' or 'inline'")
+def _make_executor(executor: str | Executor | None) -> tuple[Executor, bool]:
+    if executor is None or isinstance(executor, str):
+        return make_executor(executor), True
     return executor, False
 
 
@@ -75,20 +89,24 @@ def _resolve_pipeline(pipe: Pipeline | str) -> Pipeline:
     return obj
 
 
-def run(pipe: Pipeline | str, *, params: dict[str, Any] | None = None, executor: str | Executor = "local",
+def run(pipe: Pipeline | str, *, params: dict[str, Any] | None = None, executor: str | Executor | None = None,
         cache: bool = True, on_event: EventHook | None = None) -> ExecutionInfo:
     """Run a pipeline and wait for it to finish.
 
     Args:
         pipe: a ``@pipeline`` function or its reference ``MODULE:NAME`` / ``path/file.py:NAME``.
         params: parameter overrides (strings are parsed by the parameter's annotated type).
-        executor: ``"local"`` (worker processes), ``"inline"`` (this process), or an :class:`Executor`.
+        executor: a name from :data:`~loopml.pipelines.executors.EXECUTORS` (``"local"``: worker processes,
+            ``"inline"``: this process, ``"ray"``: the cluster), an :class:`Executor`, or None for the
+            default (``ray`` when a cluster is configured, else ``local``).
         cache: reuse earlier results of identical steps (``False`` re-runs everything).
         on_event: called as ``on_event(event, execution_id=..., step=..., status=...)`` for live progress.
 
     Returns:
         The recorded execution; its ``status`` is ``SUCCEEDED`` or ``FAILED`` (a step's failure does not raise).
     """
+    if isinstance(executor, str):
+        check_executor(executor)
     pipe = _resolve_pipeline(pipe)
     resolved = _params.resolve(pipe.signature, params or {}, pipeline=pipe.name)
     nodes = pipe.build(resolved)
@@ -98,7 +116,7 @@ def run(pipe: Pipeline | str, *, params: dict[str, Any] | None = None, executor:
         pipeline_id = _records.upsert_pipeline(conn, pipe.name, portable_ref(pipe.fn), digest, definition)
         eid = _records.create_execution(
             conn, pipeline_id=pipeline_id, name=pipe.name, params=_jsonable(resolved),
-            code=git_info(source_file(pipe.fn)), user=user, cache=cache,
+            code=_code_identity(pipe), user=user, cache=cache,
             steps={n: s["code_hash"] for n, s in definition["steps"].items()})
         lease = leases.acquire(conn, f"pe:{eid}", owner, ttl=lease_ttl())
         audit.append(conn, actor=user, action="pipeline.run", resource=f"execution:{eid}",
@@ -107,12 +125,24 @@ def run(pipe: Pipeline | str, *, params: dict[str, Any] | None = None, executor:
     return _Run(eid, nodes, lease, executor, cache, on_event).drive()
 
 
-def resume(execution_id: str, *, executor: str | Executor = "local", on_event: EventHook | None = None) -> ExecutionInfo:
+def _code_identity(pipe: Any) -> dict[str, Any]:
+    """The git identity of the pipeline's file and the environment it runs in (the lock reproduce checks)."""
+    from loopml.core.environment import environment_info
+
+    return {**git_info(source_file(pipe.fn)), "environment": environment_info()}
+
+
+def resume(execution_id: str, *, executor: str | Executor | None = None,
+           on_event: EventHook | None = None) -> ExecutionInfo:
     """Finish an execution whose orchestrator died: only steps that had not succeeded run again.
+
+    ``executor`` is as for :func:`run`.
 
     Raises:
         ConflictError: the execution is still running under a live orchestrator, or its code changed.
     """
+    if isinstance(executor, str):
+        check_executor(executor)
     db = context.get_db()
     with db.read() as conn:
         ref, definition, params, cache = _records.execution_ref(conn, execution_id)
@@ -142,34 +172,14 @@ def resume(execution_id: str, *, executor: str | Executor = "local", on_event: E
 
 def _take_over(conn: Any, execution_id: str, owner: str) -> leases.Lease:
     key = f"pe:{execution_id}"
-    lease = leases.acquire(conn, key, owner, ttl=lease_ttl())
+    lease = leases.acquire_from_dead(conn, key, owner, ttl=lease_ttl())
     if lease is not None:
         return lease
     holder = leases.holder(conn, key)
-    host, pid, _ = holder.owner.split(":", 2) if holder else ("", "0", "")
-    if host == socket.gethostname() and not _pid_alive(int(pid)):
-        leases.expire_now(conn, key)
-        lease = leases.acquire(conn, key, owner, ttl=lease_ttl())
-        if lease is not None:
-            return lease
     raise ConflictError(
         f"execution {execution_id} is still running (orchestrator {holder.owner if holder else '?'}); "
         f"wait for it, or for its lease to lapse ({lease_ttl():g} s without a heartbeat)",
     )
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (killed, not yet reaped) is dead for our purposes
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def reap(*, now: float | None = None) -> list[str]:
@@ -193,7 +203,7 @@ def reap(*, now: float | None = None) -> list[str]:
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(params, default=str))
+    return dict(json.loads(json.dumps(params, default=str)))
 
 
 class _Heartbeat(threading.Thread):
@@ -220,12 +230,12 @@ class _Heartbeat(threading.Thread):
 class _Run:
     """Drives one execution to a terminal state."""
 
-    def __init__(self, eid: str, nodes: dict[str, Node], lease: leases.Lease, executor: str | Executor,
+    def __init__(self, eid: str, nodes: dict[str, Node], lease: leases.Lease, executor: str | Executor | None,
                  cache: bool, on_event: EventHook | None) -> None:
         self.eid, self.nodes, self.cache = eid, nodes, cache
         self.executor_arg = executor
         self.db, self.store, self.user = context.get_db(), context.get_artifacts(), context.current_user()
-        self.emit = on_event or (lambda *a, **k: None)
+        self.emit = _progress(on_event)
         self.heartbeat = _Heartbeat(lease)
         with self.db.read() as conn:
             info = _records.get_execution(conn, eid)
@@ -241,6 +251,7 @@ class _Run:
 
     def drive(self) -> ExecutionInfo:
         executor, owned = _make_executor(self.executor_arg)
+        logs.log_event(_log, "execution.start", execution_id=self.eid, executor=getattr(executor, "name", None))
         self.heartbeat.start()
         running: dict[Future[StepResult], str] = {}
         try:
@@ -294,8 +305,14 @@ class _Run:
                         "path": list(v.path), "node": v.node}
                   for arg, v in node.args.items() if isinstance(v, Output)}
         literals = {k: v for k, v in node.args.items() if not isinstance(v, Output)}
+        try:
+            declared = node.spec.declared_inputs()
+        except ValidationError as exc:
+            self._record(node.id, "FAILED", error=str(exc))
+            return True
         key = hashlib.sha256(json.dumps(
-            {"code": code_hash(node.spec.fn), "inputs": inputs, "literals": literals}, sort_keys=True, default=repr,
+            {"code": code_hash(node.spec.fn), "inputs": inputs, "literals": literals, "declared": declared},
+            sort_keys=True, default=repr,
         ).encode()).hexdigest()
         use_cache = self.cache and node.spec.cache
         with self.db.write() as conn:
@@ -317,12 +334,15 @@ class _Run:
         self.status[node.id] = "RUNNING"
         self.emit("step", execution_id=self.eid, step=node.id, status="RUNNING")
         task = StepTask(self.eid, node.id, portable_ref(node.spec.fn), literals, inputs,
-                        node.spec.timeout, self.attempts[node.id])
+                        node.spec.timeout, self.attempts[node.id], node.spec.resources)
         running[executor.submit(task)] = node.id
         return True
 
     def _value(self, out: Output) -> Any:
         digest, media_type = self.outputs[out.node]
+        if digest is None or media_type is None:  # a finished step always records both
+            raise IntegrityError(f"step {out.node!r} of execution {self.eid} is finished but records no output; "
+                                 "run the pipeline again", execution_id=self.eid, step=out.node)
         return _serde.select(_serde.load(digest, media_type, self.store), out.path, node=out.node)
 
     # -- results ----------------------------------------------------------------------------------
@@ -387,17 +407,26 @@ class _Run:
             return _records.get_execution(conn, self.eid)
 
 
-def get_execution(execution_id: str) -> ExecutionInfo:
-    """The recorded execution with its steps."""
-    with context.get_db().read() as conn:
+def get_execution(execution_id: str, *, conn: Connection | None = None) -> ExecutionInfo:
+    """The recorded execution with its steps (read in ``conn`` when given, to join a caller's read)."""
+    if conn is not None:
         return _records.get_execution(conn, execution_id)
+    with context.get_db().read() as own:
+        return _records.get_execution(own, execution_id)
+
+
+EXECUTION_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED")
 
 
 def list_executions(*, name: str | None = None, status: str | None = None, limit: int = 50,
-                    offset: int = 0) -> list[dict[str, Any]]:
-    """Executions, newest first (paginated)."""
+                    offset: int = 0, newest_first: bool = True) -> list[dict[str, Any]]:
+    """Executions, newest first (or oldest first), paginated."""
+    if status is not None and status not in EXECUTION_STATUSES:
+        raise ValidationError(f"unknown execution status {status!r}; statuses are {', '.join(EXECUTION_STATUSES)}")
+    limit, offset = checks.page(limit, offset)
     with context.get_db().read() as conn:
-        return _records.list_executions(conn, name=name, status=status, limit=limit, offset=offset)
+        return _records.list_executions(conn, name=name, status=status, limit=limit, offset=offset,
+                                        newest_first=newest_first)
 
 
 def output(execution_id: str, step: str) -> Any:
@@ -414,6 +443,13 @@ def known_pipelines() -> list[dict[str, Any]]:
         return _records.known_pipelines(conn)
 
 
+def execution_target(execution_id: str) -> tuple[str, dict[str, Any]]:
+    """The pipeline reference (``module:name`` or ``file.py:name``) an execution ran and its parameters."""
+    with context.get_db().read() as conn:
+        ref, _definition, params, _cache = _records.execution_ref(conn, execution_id)
+    return ref, dict(params)
+
+
 def pipeline_ref(name: str) -> str:
     """The reference (``module:name`` or ``file.py:name``) of the newest definition of a known pipeline.
 
@@ -426,4 +462,4 @@ def pipeline_ref(name: str) -> str:
     if name not in known:
         raise NotFoundError(f"no pipeline named {name!r} has run here; known pipelines: "
                             f"{', '.join(sorted(known)) or 'none'} (run it once from the CLI or SDK first)")
-    return known[name]
+    return str(known[name])

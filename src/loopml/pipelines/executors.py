@@ -1,12 +1,17 @@
 """Executors run step tasks; the orchestrator decides what runs when and records the results.
 
-The protocol is two methods, small enough for a Ray executor later: ``submit`` returns a
-:class:`concurrent.futures.Future` of a :class:`StepResult`, and ``close`` frees the workers.
+The protocol (:class:`Executor`) is two methods and one attribute: ``submit`` returns a
+:class:`concurrent.futures.Future` of a :class:`StepResult`, ``close`` frees the workers, and
+``max_parallel`` bounds how many tasks the orchestrator keeps in flight. Back ends are rows of one lazy
+table, :data:`EXECUTORS` (name -> ``module:Class``, imported only when chosen):
 
-* :class:`InlineExecutor` runs each task in the calling process (for debugging and tests).
-* :class:`LocalExecutor` keeps a pool of worker processes (as many as cores) started once per run.
-  A worker that crashes or is killed fails only the task it was running; a task past its timeout has its
-  worker killed. The orchestrator is never taken down by a step.
+* ``inline`` — :class:`InlineExecutor` runs each task in the calling process (debugging and tests).
+* ``local`` — :class:`LocalExecutor` keeps a pool of worker processes (as many as cores). A worker that
+  crashes or is killed fails only the task it was running; a task past its timeout has its worker killed.
+* ``ray`` — :class:`loopml.pipelines._ray.RayExecutor` runs each task as a Ray task on the cluster
+  named by the ``cluster`` setting.
+
+Every back end passes the contract suite in :mod:`loopml.testing.executor_contract`.
 """
 
 from __future__ import annotations
@@ -19,30 +24,75 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
+from importlib import import_module
 from multiprocessing.connection import Connection, wait
 from typing import Protocol
 
+from loopml.config import get_settings
+from loopml.errors import ValidationError
 from loopml.pipelines._task import StepResult, StepTask, run_task
+
+EXECUTORS: dict[str, str] = {
+    "inline": "loopml.pipelines.executors:InlineExecutor",
+    "local": "loopml.pipelines.executors:LocalExecutor",
+    "ray": "loopml.pipelines._ray:RayExecutor",
+}
+"""The executor back ends by name: module paths as data, imported only when one is chosen."""
 
 
 class Executor(Protocol):
-    """Runs step tasks. ``max_parallel`` is how many tasks it runs at once."""
+    """Runs step tasks for one orchestrator.
+
+    ``max_parallel`` is how many tasks the orchestrator keeps submitted at once (the executor may
+    queue more). The orchestrator alone commits results, under its lease; an executor never writes
+    metadata, so a task that runs twice (a crash, a lost node) cannot commit twice.
+    """
 
     max_parallel: int
 
     def submit(self, task: StepTask) -> Future[StepResult]:
-        """Start ``task``; the future resolves to its result (never to an exception)."""
+        """Start ``task`` (possibly later); the future resolves to its result, never to an exception.
+
+        A task that raises, crashes its worker, or runs past ``task.timeout`` resolves as a failed
+        :class:`StepResult` whose ``error`` names the step and says what happened.
+        """
 
     def close(self) -> None:
-        """Stop the workers; pending futures resolve as failed."""
+        """Stop the workers; futures still pending resolve as failed. Safe to call twice."""
+
+
+def executor_names() -> tuple[str, ...]:
+    """The names :func:`make_executor` accepts."""
+    return tuple(EXECUTORS)
+
+
+def check_executor(name: str | None) -> str | None:
+    """``name`` if it is a known executor (None means the default); else a ValidationError naming them."""
+    if name is not None and name not in EXECUTORS:
+        raise ValidationError(f"executor {name!r} is not one of {', '.join(EXECUTORS)}; "
+                              "use local (processes here), inline (this process) or ray (the cluster)",
+                              executor=name)
+    return name
+
+
+def default_executor() -> str:
+    """``ray`` when a cluster is configured (``LOOPML_CLUSTER`` / ``cluster`` in loopml.toml), else ``local``."""
+    return "ray" if get_settings().cluster else "local"
+
+
+def make_executor(name: str | None = None) -> Executor:
+    """A new executor of the named back end (None: :func:`default_executor`)."""
+    module, _, cls = EXECUTORS[check_executor(name) or default_executor()].partition(":")
+    return getattr(import_module(module), cls)()  # type: ignore[no-any-return]
 
 
 class InlineExecutor:
     """Runs each task synchronously in this process; timeouts use SIGALRM on the main thread."""
 
     max_parallel = 1
+    isolated = False  # steps share the orchestrator's process: a step that kills itself kills the run
 
     def submit(self, task: StepTask) -> Future[StepResult]:
         future: Future[StepResult] = Future()
@@ -162,7 +212,7 @@ class LocalExecutor:
         deadlines = [w.deadline for w in busy if w.deadline]
         return max(0.0, min(deadlines) - time.monotonic()) if deadlines else 0.5
 
-    def _reap(self, ready: list[object]) -> None:
+    def _reap(self, ready: Sequence[object]) -> None:
         for worker in list(self._busy):
             if worker.conn in ready and worker.conn.poll():
                 try:
@@ -178,8 +228,8 @@ class LocalExecutor:
             elif worker.deadline and time.monotonic() >= worker.deadline:
                 worker.proc.kill()
                 worker.proc.join(5)
-                self._fail(worker, f"step {worker.task.step!r} ran past its timeout of {worker.task.timeout:g} s "
-                                   "and its worker was stopped")  # type: ignore[union-attr]
+                self._fail(worker, f"step {worker.task.step!r} ran past its timeout of "  # type: ignore[union-attr]
+                                   f"{worker.task.timeout:g} s and its worker was stopped")  # type: ignore[union-attr]
 
     @staticmethod
     def _death_message(worker: _Worker) -> str:

@@ -27,6 +27,7 @@ from loopml.registry.versions import (
     create_group,
     delete_group,
     register,
+    register_run,
     reject,
     reopen,
     set_alias,
@@ -36,6 +37,6 @@ from loopml.registry.versions import (
 __all__ = [
     "APPROVED", "PENDING", "REJECTED", "ModelGroup", "ModelVersion", "approval_trail", "approve", "card",
     "create_group", "delete_group", "fetch_model", "get_group", "get_version", "latest_approved", "lineage",
-    "list_groups", "list_versions", "load_model", "parse_ref", "previous_approved", "register", "reject",
+    "list_groups", "list_versions", "load_model", "parse_ref", "previous_approved", "register", "register_run", "reject",
     "render_card", "reopen", "resolve", "set_alias", "set_group_settings", "update_card",
 ]

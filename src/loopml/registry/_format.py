@@ -1,8 +1,14 @@
-"""The registry's use of the model format: save an object (or accept a folder) and describe it."""
+"""The registry's use of the model format: save an object (or take in a folder) and describe it.
+
+A folder is taken in without following anything: every entry is examined with ``lstat`` first, and a
+symbolic link (to a file or a folder), a hard-linked file (it may be a file outside the folder), a device,
+FIFO or socket, or a file the manifest does not list is refused, naming each. Only then are the files
+read — each once, verified against the manifest — and written into the registry's own copy from those
+verified bytes, so nothing outside the folder can reach the stored model.
+"""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +21,28 @@ def save_to_folder(model: Any, dest: Path, *, signature: Any = None) -> Path:
 
     if isinstance(model, (str, Path)):
         source = Path(model)
-        if not source.is_dir():
-            raise ValidationError(f"{source} is not a model folder; pass a fitted model or a folder saved by "
-                                  "loopml.models.save")
-        models.read_info(source)  # validates the manifest and every file's hash
-        shutil.copytree(source, dest)
-        return dest
-    source = getattr(model, "path", None)
-    if source is not None and Path(source).is_dir() and signature is None:
-        shutil.copytree(source, dest)
-        return dest
+        if is_script_folder(source):
+            models.save_script(source, dest)
+            return dest
+        return models.copy_folder(source, dest)
+    model_path = getattr(model, "path", None)
+    if model_path is not None and Path(model_path).is_dir() and signature is None:
+        return models.copy_folder(Path(model_path), dest)
+    if isinstance(model, models.LoadedModel):  # e.g. a model handed from one pipeline step to the next
+        if model.flavor not in ("sklearn", "xgboost"):
+            raise ValidationError(f"this {model.flavor} model was loaded from a model folder, which keeps the "
+                                  "signature it was saved with; register it without signature=")
+        model = model.model  # the estimator itself, saved again in its own flavor: never a pickle of the wrapper
     models.save(model, dest, signature=signature)
     return dest
+
+
+def is_script_folder(source: Path) -> bool:
+    """A folder without loopml's manifest that holds a SageMaker inference script (``code/inference.py``)."""
+    from loopml.models.manifest import MANIFEST
+
+    return (source.is_dir() and not source.is_symlink() and not (source / MANIFEST).exists()
+            and any((source / c).is_file() for c in ("code/inference.py", "inference.py")))
 
 
 def describe_folder(folder: Path) -> tuple[str, dict[str, Any]]:
@@ -34,5 +50,5 @@ def describe_folder(folder: Path) -> tuple[str, dict[str, Any]]:
     from loopml import models
 
     info = models.read_info(folder)
-    signature = info.signature.to_dict() if hasattr(info.signature, "to_dict") else dict(info.signature or {})
+    signature = info.signature.to_dict() if info.signature is not None else {}
     return info.flavor, signature

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from loopml.core import clock
-from loopml.core._sql import insert_ignore
+from loopml.core.rows import from_row, insert_ignore
 from loopml.errors import NotFoundError
 from loopml.registry._tables import model_aliases, model_groups, model_transitions, model_versions
 
@@ -40,11 +40,18 @@ class ModelVersion:
     created_at: datetime
     status_changed_by: str | None = None
     status_changed_at: datetime | None = None
+    trusted_by: str | None = None
 
     @property
     def name(self) -> str:
         """``group:version``."""
         return f"{self.group}:{self.version}"
+
+    @property
+    def runs_code(self) -> bool:
+        """The model is code (a pickle, an inference script, types outside the skops allowlist) that
+        ``trusted_by`` vouched for when registering it; replicas load it with ``trust=True``."""
+        return self.trusted_by is not None
 
     @property
     def is_deployable(self) -> bool:
@@ -55,6 +62,13 @@ class ModelVersion:
         from dataclasses import asdict
 
         return {**asdict(self), "name": self.name}
+
+    def _repr_html_(self) -> str:
+        from loopml.core.fragments import notebook
+        from loopml.registry.html import render_version
+        from loopml.registry.queries import approval_trail
+
+        return notebook(render_version(self, trail=approval_trail(self.group, self.version)))
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,7 @@ class ModelGroup:
     created_at: datetime
     latest_version: int | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    aliases: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -76,13 +91,7 @@ class ModelGroup:
 
 
 def _version(row: Any) -> ModelVersion:
-    m = row._mapping
-    return ModelVersion(
-        m["group_name"], m["version"], m["digest"], m["flavor"], m["signature"], m["status"], m["approved_digest"],
-        m["description"], m["tags"], m["metrics"], m["evaluation_digest"], m["lineage"], m["card"],
-        m["created_by"], clock.as_utc(m["created_at"]), m["status_changed_by"],
-        clock.as_utc(m["status_changed_at"]) if m["status_changed_at"] else None,
-    )
+    return from_row(ModelVersion, row, columns={"group": "group_name"}, utc=("created_at", "status_changed_at"))
 
 
 def ensure_group(conn: Connection, name: str, *, actor: str, description: str = "") -> bool:
@@ -106,13 +115,13 @@ def get_group(conn: Connection, name: str) -> ModelGroup:
     row = conn.execute(sa.select(model_groups).where(model_groups.c.name == name)).first()
     if row is None:
         raise NotFoundError(f"no model group {name!r}; 'loopml model list' shows the groups", group=name)
-    counts = dict(conn.execute(
+    counts: dict[str, int] = dict(conn.execute(
         sa.select(model_versions.c.status, sa.func.count()).where(model_versions.c.group_name == name)
         .group_by(model_versions.c.status)).all())
     latest = conn.execute(sa.select(sa.func.max(model_versions.c.version))
                           .where(model_versions.c.group_name == name)).scalar()
     return ModelGroup(row.name, row.description, {**DEFAULT_SETTINGS, **row.settings}, row.created_by,
-                      clock.as_utc(row.created_at), latest, counts)
+                      clock.as_utc(row.created_at), latest, counts, aliases(conn, name))
 
 
 def list_groups(conn: Connection, *, limit: int, offset: int) -> list[ModelGroup]:
@@ -219,6 +228,11 @@ def aliases(conn: Connection, group: str) -> dict[str, int]:
     rows = conn.execute(sa.select(model_aliases.c.alias, model_aliases.c.version)
                         .where(model_aliases.c.group_name == group))
     return {r.alias: r.version for r in rows}
+
+
+def drop_alias(conn: Connection, group: str, alias: str) -> bool:
+    return bool(conn.execute(model_aliases.delete().where(
+        model_aliases.c.group_name == group, model_aliases.c.alias == alias)).rowcount)
 
 
 def delete_group(conn: Connection, name: str) -> int:

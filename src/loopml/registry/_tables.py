@@ -38,6 +38,7 @@ model_versions = sa.Table(
     sa.Column("created_at", _TS, nullable=False),
     sa.Column("status_changed_by", sa.String(200), nullable=True),
     sa.Column("status_changed_at", _TS, nullable=True),
+    sa.Column("trusted_by", sa.String(200), nullable=True),
 )
 
 model_transitions = sa.Table(

@@ -36,7 +36,8 @@ def _evaluation(digest: str | None) -> dict[str, Any] | None:
     if not digest:
         return None
     try:
-        return json.loads(context.get_artifacts().get_bytes(digest))
+        evaluation: dict[str, Any] | None = json.loads(context.get_artifacts().get_bytes(digest))
+        return evaluation
     except (ValueError, UnicodeDecodeError):
         return {"digest": digest}
 
@@ -82,12 +83,13 @@ def _sections(data: dict[str, Any]) -> list[tuple[str, Any]]:
     model, approval = data["model"], data["approval"]
     return [
         ("Model", {"name": model["name"], "flavor": model["flavor"], "status": model["status"],
-                   "digest": model["digest"], "description": model["description"]}),
+                   "digest": model["digest"], "description": model["description"],
+                   "runs code": f"yes, vouched for by {model['trusted_by']}" if model.get("trusted_by") else "no"}),
         ("Intended use", data["intended_use"] or "_not written yet_"),
         ("Limitations", data["limitations"] or "_not written yet_"),
         ("Ethical considerations", data["ethical_considerations"] or "_not written yet_"),
         ("Metrics", data["metrics"] or "_none recorded_"),
-        ("Bias", data["bias"] or "_no bias analysis attached_"),
+        ("Bias", _bias_table(data["bias"]) if data["bias"] else "_no bias analysis attached_"),
         ("Training data", {d.get("name", f"#{i}"): d.get("sha256", "") for i, d in enumerate(data["training_data"])}
          or "_not recorded_"),
         ("Code", data["code"] or "_not recorded_"),
@@ -99,11 +101,45 @@ def _sections(data: dict[str, Any]) -> list[tuple[str, Any]]:
     ]
 
 
+class Table:
+    """A section body with a header row (the bias metrics: one row per sensitive column and facet)."""
+
+    def __init__(self, header: list[str], rows: list[list[str]], note: str = "") -> None:
+        self.header, self.rows, self.note = header, rows, note
+
+
+def _bias_table(bias: Any) -> Table | str:
+    """Clarify bias metrics as a table: one row per facet, one column per metric any facet has a value for."""
+    if not isinstance(bias, list) or not all(isinstance(f, dict) for f in bias):
+        return json.dumps(bias, default=str)
+    metrics: list[str] = []
+    for facet in bias:
+        for name, value in {**(facet.get("pre_training") or {}), **(facet.get("post_training") or {})}.items():
+            if value is not None and name not in metrics:
+                metrics.append(name)
+    rows = [[str(f.get("column", "")), str(f.get("facet", "")), str(f.get("n_d", "")), str(f.get("n_a", ""))]
+            + [_number({**(f.get("pre_training") or {}), **(f.get("post_training") or {})}.get(m)) for m in metrics]
+            for f in bias]
+    note = ("Facet d is the row's value of the sensitive column; facet a is every other row. Metrics are "
+            "SageMaker Clarify's: pre-training on the labels, post-training on the predictions.")
+    return Table(["column", "facet", "n (facet)", "n (others)", *metrics], rows, note)
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def _markdown(data: dict[str, Any]) -> str:
     lines = [f"# Model card: {data['model']['name']}", ""]
     for title, body in _sections(data):
         lines += [f"## {title}", ""]
-        if isinstance(body, dict):
+        if isinstance(body, Table):
+            lines += ["| " + " | ".join(body.header) + " |", "|" + "---|" * len(body.header)]
+            lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in body.rows]
+            lines += ["", body.note]
+        elif isinstance(body, dict):
             lines += ["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in _rows(body)]
         else:
             lines.append(str(body))
@@ -115,7 +151,12 @@ def _html(data: dict[str, Any]) -> str:
     parts = [f"<h1>Model card: {html.escape(data['model']['name'])}</h1>"]
     for title, body in _sections(data):
         parts.append(f"<h2>{html.escape(title)}</h2>")
-        if isinstance(body, dict):
+        if isinstance(body, Table):
+            head = "".join(f"<th>{html.escape(h)}</th>" for h in body.header)
+            rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in body.rows)
+            parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+                         f"<p>{html.escape(body.note)}</p>")
+        elif isinstance(body, dict):
             rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in _rows(body))
             parts.append(f"<table>{rows}</table>")
         else:

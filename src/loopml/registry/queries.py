@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from loopml.core import audit, context
+from loopml.core import audit, checks, context
 from loopml.errors import ArtifactCorrupted, NotFoundError, ValidationError
 from loopml.registry import _records
 from loopml.registry._records import APPROVED, STATUSES, ModelGroup, ModelVersion
@@ -22,7 +22,8 @@ def parse_ref(ref: str) -> tuple[str, int | None, str | None]:
     if not match:
         raise ValidationError(f"{ref!r} is not a model reference; use GROUP:VERSION, GROUP@approved or GROUP@latest")
     version = match.group("version")
-    return match.group("group"), int(version) if version else None, match.group("alias")
+    number = checks.version(int(version), f"version in {ref!r}") if version else None
+    return match.group("group"), number, match.group("alias")
 
 
 def get_version(group: str, version: int) -> ModelVersion:
@@ -60,6 +61,7 @@ def list_versions(group: str | None = None, *, status: str | None = None, limit:
     """Versions, newest first, optionally of one group and one status (paginated)."""
     if status is not None and status not in STATUSES:
         raise ValidationError(f"unknown status {status!r}; statuses are {', '.join(STATUSES)}")
+    limit, offset = checks.page(limit, offset)
     with context.get_db().read() as conn:
         if group:
             _records.get_group(conn, group)
@@ -68,6 +70,7 @@ def list_versions(group: str | None = None, *, status: str | None = None, limit:
 
 def list_groups(*, limit: int = 50, offset: int = 0) -> list[ModelGroup]:
     """Model groups with their latest version and counts by status."""
+    limit, offset = checks.page(limit, offset)
     with context.get_db().read() as conn:
         return _records.list_groups(conn, limit=limit, offset=offset)
 

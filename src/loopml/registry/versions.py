@@ -8,20 +8,33 @@ who registered the version (separation of duties). Approval is bound to the vers
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from loopml.core import audit, clock, context, identity
-from loopml.core.integrity import record_artifact
-from loopml.errors import ArtifactCorrupted, ConflictError, PermissionDenied, ValidationError
+from loopml import pipelines
+from loopml.core import audit, bus, clock, context, identity, logs, names
+from loopml.core.artifacts import parse_digest
+from loopml.core.integrity import record_artifact, recorded_media_type
+from loopml.errors import (
+    ArtifactCorrupted,
+    ConflictError,
+    PermissionDenied,
+    UnsafeModelError,
+    ValidationError,
+)
 from loopml.registry import _records
 from loopml.registry._format import describe_folder, save_to_folder
 from loopml.registry._records import APPROVED, PENDING, REJECTED, ModelGroup, ModelVersion
 
 MODEL_MEDIA_TYPE = "application/vnd.loopml.model"
+#: what a version's ``evaluation_digest`` must have been recorded as (``loopml.evaluate.records.save_report``)
+REPORT_MEDIA_TYPE = "application/vnd.loopml.evaluation+json"
+_log = logs.stage_logger("registry")
 ALLOWED = {PENDING: (APPROVED, REJECTED), APPROVED: (REJECTED,), REJECTED: (PENDING,)}
 AUTOMATION = identity.AUTOMATION_PREFIX + "auto-approval"
+_ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]*")
 
 
 def _actor(actor: str | None) -> str:
@@ -29,16 +42,13 @@ def _actor(actor: str | None) -> str:
 
 
 def _check_name(group: str) -> str:
-    if not group or len(group) > 200 or not all(c.isalnum() or c in "-_." for c in group):
-        raise ValidationError(
-            f"model group name {group!r} must be 1-200 letters, digits, '-', '_' or '.'", group=group)
-    return group
+    return names.check("model group", group)
 
 
 def register(
     model: Any, group: str, *, description: str = "", tags: dict[str, str] | None = None,
     metrics: dict[str, Any] | None = None, lineage: dict[str, Any] | None = None, signature: Any = None,
-    evaluation_digest: str | None = None, actor: str | None = None,
+    evaluation_digest: str | None = None, trust_code: bool = False, actor: str | None = None,
 ) -> ModelVersion:
     """Register a model as the next version of ``group`` (created on first use).
 
@@ -52,23 +62,36 @@ def register(
             "code": {"commit", "dirty"}, "params": {...}}``. Inside a pipeline step the execution and step are
             filled in automatically.
         signature: the input signature, when it cannot be inferred from the model.
-        evaluation_digest: the evaluation report artifact, when there is one.
+        evaluation_digest: the digest of a stored evaluation report (``loopml.evaluate.records.save_report``
+            or ``gate_challenger(...)["report"]``); anything else is refused.
+        trust_code: the model is code you vouch for — a ``pyfunc`` pickle, a SageMaker inference script, or
+            skops types outside the allowlist. It is recorded (``trusted_by``), shown to the approver, and
+            replicas load it with ``trust=True`` once it is approved. Without it such a model is refused here,
+            never first at deploy.
         actor: who registers (the API passes the token's user; default: the current user).
 
     Returns:
         The new version, ``PendingManualApproval`` (or ``Approved`` by the automation identity when the
         group has auto-approval on).
+
+    Raises:
+        UnsafeModelError: the model is code and ``trust_code`` is false, or it would be refused when loaded
+            (external ONNX data, dangerous pickle globals...), named before anything is stored.
+        ValidationError: a folder holds links, special or unlisted files, or ``evaluation_digest`` is not a
+            stored evaluation report.
     """
     _check_name(group)
     actor = _actor(actor)
     store = context.get_artifacts()
     with tempfile.TemporaryDirectory(prefix="loopml-register-") as tmp:
         folder = save_to_folder(model, Path(tmp) / "model", signature=signature)
+        runs_code = _check_loadable(folder, trust_code=trust_code)
         flavor, sig = describe_folder(folder)
         ref = store.put_dir(folder)
     full_lineage = {**_step_context(), **(lineage or {})}
     with context.get_db().write() as conn:
         identity.require_role(conn, actor, "data-scientist", action=f"register a model in {group}")
+        _check_evaluation(conn, evaluation_digest)
         created = _records.ensure_group(conn, group, actor=actor)
         settings = _records.lock_group(conn, group).settings
         number = _records.next_version(conn, group)
@@ -77,12 +100,13 @@ def register(
             conn, group_name=group, version=number, digest=ref.sha256, flavor=flavor, signature=sig,
             status=PENDING, description=description, tags=tags or {}, metrics=metrics or {},
             evaluation_digest=evaluation_digest, lineage=full_lineage, card={}, created_by=actor,
-            created_at=clock.now())
+            created_at=clock.now(), trusted_by=actor if runs_code else None)
         _records.add_transition(conn, group, number, None, PENDING, actor=actor, note="registered")
         if created:
             audit.append(conn, actor=actor, action="model.group.create", resource=f"model:{group}")
         audit.append(conn, actor=actor, action="model.register", resource=f"model:{group}/{number}",
-                     details={"digest": ref.sha256, "flavor": flavor, "metrics": metrics or {}})
+                     details={"digest": ref.sha256, "flavor": flavor, "metrics": metrics or {},
+                              "runs_code": runs_code})
         if settings.get("auto_approve"):
             version = _records.get_version(conn, group, number)
             _records.set_status(conn, version, APPROVED, actor=AUTOMATION, note="group auto-approval rule")
@@ -92,10 +116,87 @@ def register(
         return _records.get_version(conn, group, number)
 
 
-def _step_context() -> dict[str, Any]:
-    from loopml.pipelines._task import current_step
+def _check_loadable(folder: Path, *, trust_code: bool) -> bool:
+    """Run every check loading does (nothing is deserialised); True when the model is code."""
+    from loopml import models
 
-    found = current_step()
+    try:
+        return models.check(folder, trust=trust_code)[1]
+    except UnsafeModelError as exc:
+        hint = ("" if trust_code or "trust=True" not in exc.message else
+                " To register code you built yourself, pass trust_code=True: it is recorded, shown to the approver, "
+                "and runs in the replica sandbox only once another person approves it.")
+        raise UnsafeModelError(f"refused to register: {exc.message}.{hint}", **exc.fields) from exc
+
+
+def _check_evaluation(conn: Any, digest: str | None) -> None:
+    if digest is None:
+        return
+    parse_digest(digest)
+    if recorded_media_type(conn, digest) != REPORT_MEDIA_TYPE:
+        raise ValidationError(
+            f"evaluation_digest {digest} is not a stored evaluation report; pass the digest that "
+            "loopml.evaluate.records.save_report(report) returns (or gate_challenger(...)['report'])",
+            evaluation_digest=digest)
+
+
+def register_run(run_id: str, group: str, *, entry_point: str | Path | None = None, container: str = "sklearn",
+                 trust_code: bool = False, signature: Any = None, input_example: Any = None,
+                 **options: Any) -> ModelVersion:
+    """Register what a training job left in ``SM_MODEL_DIR`` as the next version of ``group``.
+
+    A folder in the model format (built-ins, scripts that call ``loopml.models.save``) registers as it is. A
+    script-mode job's plain files (``model.joblib``...) become a ``script`` model served by SageMaker's
+    handlers: ``entry_point`` names the inference script, by default the job's own training script (the
+    SageMaker estimator's ``deploy()`` does the same), checked against the sha256 the run recorded. The run,
+    its code and its input datasets go into the lineage.
+
+    Args:
+        run_id: a COMPLETED training run with a model.
+        group: the model group.
+        entry_point / container / signature / input_example: see :func:`loopml.models.save_script`.
+        trust_code: required for a script model (it is code); see :func:`register`.
+        options: the other arguments of :func:`register` (description, tags, metrics, evaluation_digest...).
+    """
+    from loopml import models, train
+
+    run = train.get_run(run_id)
+    with tempfile.TemporaryDirectory(prefix="loopml-run-") as tmp:
+        fetched = train.fetch_model(run_id, Path(tmp) / "out")
+        folder = fetched
+        if not (fetched / models.MANIFEST).exists():
+            folder = Path(tmp) / "model"
+            models.save_script(fetched, folder, entry_point=entry_point or _job_script(run), container=container,
+                               signature=signature, input_example=input_example)
+        lineage = {"run_id": run.id, "code": run.code, "datasets": _run_datasets(run), **options.pop("lineage", {})}
+        return register(folder, group, trust_code=trust_code, lineage=lineage,
+                        metrics=options.pop("metrics", None) or _final_metrics(run), **options)
+
+
+def _job_script(run: Any) -> Path:
+    import hashlib
+
+    spec = run.spec or {}
+    script = Path(spec.get("source_dir") or "", spec.get("script") or "")
+    recorded = (run.code or {}).get("script_sha256")
+    if not spec.get("script") or not script.is_file() or recorded != "sha256:" + hashlib.sha256(
+            script.read_bytes()).hexdigest():
+        raise ValidationError(f"run {run.id}'s training script {str(script)!r} is gone or changed since it ran; pass "
+                              "entry_point= (the inference script to serve the model with)", run_id=run.id)
+    return script
+
+
+def _run_datasets(run: Any) -> list[dict[str, Any]]:
+    return [{"name": c["name"], "version": c["version"], "sha256": c["sha256"], "channel": name}
+            for name, c in (run.inputs or {}).items() if isinstance(c, dict) and c.get("type") == "dataset"]
+
+
+def _final_metrics(run: Any) -> dict[str, Any]:
+    return {k: v for k, v in (run.metrics or {}).items() if isinstance(v, (int, float))}
+
+
+def _step_context() -> dict[str, Any]:
+    found = pipelines.current_step()
     return {"execution_id": found[0], "step": found[1]} if found else {}
 
 
@@ -133,14 +234,14 @@ def _transition(group: str, version: int, to: str, *, note: str, actor: str | No
         audit.append(conn, actor=actor, action=f"model.{verb}", resource=f"model:{group}/{version}",
                      details={"digest": current.digest, "from": current.status, "note": note})
         _state_change_event(conn, group, version, to, actor)
-        return _records.get_version(conn, group, version)
+        changed = _records.get_version(conn, group, version)
+    logs.log_event(_log, f"model.{verb}", model=f"{group}:{version}", actor=actor, digest=changed.digest)
+    return changed
 
 
 def _state_change_event(conn: Any, group: str, version: int, state: str, actor: str) -> None:
     """Tell rules a version changed state (e.g. "on approval, roll it out"); same transaction as the change."""
-    from loopml import events
-
-    events.emit("Model Version State Change", source="loopml.registry", resource=f"model:{group}:{version}",
+    bus.emit("Model Version State Change", source="loopml.registry", resource=f"model:{group}:{version}",
                 detail={"group": group, "version": version, "model": f"{group}:{version}", "state": state,
                         "actor": actor}, conn=conn)
 
@@ -197,6 +298,8 @@ def set_alias(group: str, alias: str, version: int, *, expected: int | None = No
     Returns:
         The previous version the alias pointed at.
     """
+    names.check("alias", alias, narrower=_ALIAS, rule="1-200 ASCII letters, digits, '_' or '-', starting with a "
+                "letter or digit (no '.': 'churn@production' names it)", example="production")
     actor = _actor(actor)
     with context.get_db().write() as conn:
         identity.require_role(conn, actor, "approver", action=f"move alias {alias!r} of {group}")

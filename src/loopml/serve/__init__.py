@@ -15,7 +15,7 @@ import importlib
 from typing import Any
 
 _NAMES = {
-    "ServedModel": "_model", "from_estimator": "_model", "load_folder": "_model", "sandbox_env": "_model",
+    "decode_request": "_decode", "ServedModel": "_model", "from_estimator": "_model", "load_folder": "_model", "sandbox_env": "_model",
     "Endpoint": "_records", "Column": "_signature", "check_frame": "_signature", "parse_signature": "_signature",
     "ModelServer": "server", "ServerConfig": "server",
     **dict.fromkeys(("create", "delete", "describe", "flush_capture", "get", "invoke", "list_endpoints", "logs",

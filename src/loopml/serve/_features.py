@@ -7,7 +7,7 @@ builds training sets, so serving sees the same feature definitions as training.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from loopml.errors import ValidationError
 from loopml.serve._decode import parse_json
@@ -36,7 +36,8 @@ def join_online(body: bytes, group: str, columns: list[str]) -> bytes:
 
     rows = _records(parse_json(body))
     keys = get_feature_group(group).group.key_names
-    found = get_online_features(group, [{k: r.get(k) for k in keys} for r in rows])
+    # a list of entity ids gives a list of records, one per entity
+    found = cast(list[dict[str, Any]], get_online_features(group, [{k: r.get(k) for k in keys} for r in rows]))
     merged = []
     for i, (row, features) in enumerate(zip(rows, found, strict=True)):
         if features is None or all(v is None for k, v in features.items() if k not in keys):

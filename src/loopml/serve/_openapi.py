@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 _ERROR = {"description": "an error with an error_id", "content": {"application/json": {"schema": {
-    "type": "object", "required": ["error", "message"],
+    "type": "object", "required": ["error", "message", "error_id"],
     "properties": {"error": {"type": "string"}, "message": {"type": "string"}, "error_id": {"type": "string"},
                    "pointer": {"type": "string"}}}}}}
-_ERRORS = {str(code): _ERROR for code in (400, 404, 413, 415, 422, 429, 503)}
+_ERRORS = {str(code): _ERROR for code in (400, 404, 413, 415, 422, 429, 500, 503)}
 _OK = {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}}
 _RECORDS = {"type": "array", "items": {"type": "object"}}
 _INVOKE_BODY = {"required": True, "content": {
@@ -42,4 +42,34 @@ def openapi(models: list[str]) -> dict[str, Any]:
             "/v2/models/{name}/infer": {"post": {"summary": "OIP v2 inference", "parameters": [name],
                                                  "requestBody": _V2_BODY, "responses": {**_OK, **_ERRORS}}},
         },
+    }
+
+
+_ASYNC_BODY = {"required": True, "content": {"application/json": {"schema": {}}, "text/csv": {"schema": {"type": "string"}}}}
+_TTL = {"name": "X-Amzn-SageMaker-RequestTTLSeconds", "in": "header", "required": False,
+        "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": 21600},
+        "description": "seconds the request may wait in the queue before it expires (never run)"}
+_ASYNC_HEADERS = [
+    {"name": "X-Amzn-SageMaker-Accept", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 1024},
+     "description": "the answer's content type, sent to the model when the request runs (or plain Accept)"},
+    {"name": "X-Amzn-SageMaker-Custom-Attributes", "in": "header", "required": False,
+     "schema": {"type": "string", "maxLength": 1024},
+     "description": "opaque ASCII, sent to the model when the request runs (probabilities=true; the capture record)"}]
+_INFERENCE_ID = {"name": "inference_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def async_paths() -> dict[str, Any]:
+    """The routes an async endpoint adds: submit (202 once queued), status, result."""
+    accepted = {"202": {"description": "queued (committed before this answer)",
+                        "content": {"application/json": {"schema": {"type": "object"}}}}}
+    return {
+        "/async-invocations": {"post": {"summary": "queue one inference (SageMaker InvokeEndpointAsync)",
+                                        "parameters": [_TTL, *_ASYNC_HEADERS], "requestBody": _ASYNC_BODY,
+                                        "responses": {**accepted, **{c: _ERROR for c in ("400", "413", "422", "503")}}}},
+        "/async-invocations/{inference_id}": {"get": {"summary": "status of a queued inference",
+                                                      "parameters": [_INFERENCE_ID],
+                                                      "responses": {**_OK, "404": _ERROR}}},
+        "/async-invocations/{inference_id}/result": {"get": {"summary": "output of a completed inference",
+                                                             "parameters": [_INFERENCE_ID],
+                                                             "responses": {**_OK, "404": _ERROR}}},
     }

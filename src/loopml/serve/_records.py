@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from loopml.core import clock
 from loopml.errors import ConflictError, NotFoundError
 from loopml.serve._tables import endpoints, events
+from loopml.serve.endpoint_config import EndpointConfig
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,11 @@ class Endpoint:
     created_at: datetime
     updated_by: str
     updated_at: datetime
+
+    @property
+    def typed_config(self) -> EndpointConfig:
+        """The configuration as a frozen, typed :class:`~loopml.serve.endpoint_config.EndpointConfig`."""
+        return EndpointConfig.from_record(self.config)
 
     @property
     def variants(self) -> list[dict[str, Any]]:
@@ -50,7 +56,7 @@ def get(conn: Connection, name: str) -> Endpoint:
     if row is None:
         known = list(conn.execute(sa.select(endpoints.c.name).order_by(endpoints.c.name).limit(20)).scalars())
         raise NotFoundError(f"no endpoint named {name!r}; endpoints are {known or 'none yet'} "
-                            "(create one with 'loopml endpoint create')", endpoint=name)
+                            f"(create one with 'loopml endpoint create {name} --model GROUP@approved')", endpoint=name)
     return _endpoint(row)
 
 
@@ -60,8 +66,8 @@ def all_endpoints(conn: Connection) -> list[Endpoint]:
 
 def insert(conn: Connection, *, name: str, mode: str, config: dict[str, Any], actor: str) -> None:
     if conn.execute(sa.select(endpoints.c.name).where(endpoints.c.name == name)).first() is not None:
-        raise ConflictError(f"endpoint {name!r} already exists; update it with 'loopml endpoint update {name}' or "
-                            "delete it first", endpoint=name)
+        raise ConflictError(f"endpoint {name!r} already exists; update it with 'loopml endpoint update {name} --model "
+                            "GROUP:VERSION' or delete it first with 'loopml endpoint delete {name}'", endpoint=name)
     now = clock.now()
     conn.execute(endpoints.insert().values(
         name=name, mode=mode, config=config, desired="InService", status="Creating", deployment={}, runtime={},
@@ -82,7 +88,7 @@ def add_event(conn: Connection, endpoint: str, kind: str, details: dict[str, Any
     conn.execute(events.insert().values(endpoint=endpoint, kind=kind, details=details, at=clock.now()))
 
 
-def list_events(conn: Connection, endpoint: str, *, kind: str | None = None, limit: int = 100) -> list[dict]:
+def list_events(conn: Connection, endpoint: str, *, kind: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     query = sa.select(events).where(events.c.endpoint == endpoint)
     if kind:
         query = query.where(events.c.kind == kind)

@@ -1,6 +1,7 @@
-"""Redis backend of the async-endpoint queue (selected by ``LOOPML_QUEUE=redis://host:port/db?prefix=...``).
+"""Redis back end of the async-endpoint queue (``LOOPML_QUEUE=redis://host:port/db?prefix=...``).
 
-Same guarantees as the metadata-DB queue in :mod:`loopml.serve.async_queue`; every state change is one
+Same contract as the metadata-DB queue (:class:`loopml.serve.async_queue.AsyncQueue`, checked by
+:mod:`loopml.testing.async_queue_contract`); every state change is one
 Lua script, so there is no read-then-write race between workers. Layout under ``<prefix>``:
 
 * ``req:<id>`` hash with the request fields plus a fencing ``epoch``;
@@ -22,8 +23,7 @@ import redis
 
 from loopml.core import clock, context, ids
 from loopml.errors import BackendError, NotFoundError, StaleEpoch
-
-PENDING, IN_PROGRESS, COMPLETED, FAILED, EXPIRED = "Pending", "InProgress", "Completed", "Failed", "Expired"
+from loopml.serve._async_request import COMPLETED, FAILED, PENDING, AsyncRequest
 
 _SUBMIT = """
 local id = redis.call('GET', KEYS[1])
@@ -135,84 +135,85 @@ def _run(q: RedisQueue, script: str, keys: list[str], args: list[Any]) -> Any:
                            prefix=q.prefix) from exc
 
 
-def _request(h: dict[str, str]) -> Any:
-    from loopml.serve.async_queue import AsyncRequest
-
+def _request(h: dict[str, str]) -> AsyncRequest:
     exp = int(h.get("expires_ms") or 0)
     return AsyncRequest(h["id"], h["endpoint"], h["idempotency_key"], h["status"], h["input_digest"],
                         h["content_type"], int(h["attempts"]), int(h["max_attempts"]),
                         datetime.fromtimestamp(exp / 1000, UTC) if exp else None, h.get("output_digest") or None,
-                        h.get("error") or None, datetime.fromtimestamp(int(h["created_ms"]) / 1000, UTC))
+                        h.get("error") or None, datetime.fromtimestamp(int(h["created_ms"]) / 1000, UTC),
+                        accept=h.get("accept") or None, custom_attributes=h.get("custom_attributes") or None)
 
 
-def submit(q: RedisQueue, endpoint: str, body: bytes, *, content_type: str, idempotency_key: str | None,
-           ttl: float | None, max_attempts: int) -> tuple[Any, bool]:
-    """Persist a request; a repeated idempotency key returns the request already queued."""
-    import json
+class RedisAsyncQueue:
+    """The :class:`~loopml.serve.async_queue.AsyncQueue` in Redis, one Lua script per state change."""
 
-    ref = context.get_artifacts().put_bytes(body)
-    now, rid = clock.now(), ids.new_id("inf")
-    key = idempotency_key or rid
-    fields = dict(id=rid, endpoint=endpoint, idempotency_key=key, status=PENDING, input_digest=ref.sha256,
-                  content_type=content_type, attempts=0, max_attempts=max_attempts, epoch=0,
-                  expires_ms=_ms(now + timedelta(seconds=ttl)) if ttl else 0, created_ms=_ms(now))
-    flat = [str(x) for kv in fields.items() for x in kv]
-    got, created = _run(q, _SUBMIT, [q.key("idem", endpoint, key), q.key("req", rid), q.key("q", endpoint),
-                                     q.key("all", endpoint)], [rid, _ms(now), json.dumps(flat)])
-    return get(q, got), bool(created)
+    in_metadata_db = False
 
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.q = connect(url)
 
-def get(q: RedisQueue, request_id: str) -> Any:
-    """One request by id."""
-    h = q.client.hgetall(q.key("req", request_id))
-    if not h:
-        raise NotFoundError(f"no async inference {request_id!r}; ids come from the 202 answer",
-                            inference_id=request_id)
-    return _request(h)
+    def submit(self, endpoint: str, body: bytes, *, content_type: str, idempotency_key: str | None,
+               ttl: float | None, max_attempts: int, accept: str | None = None,
+               custom_attributes: str | None = None) -> tuple[AsyncRequest, bool]:
+        import json
 
+        q = self.q
+        ref = context.get_artifacts().put_bytes(body)
+        now, rid = clock.now(), ids.new_id("inf")
+        key = idempotency_key or rid
+        fields = dict(id=rid, endpoint=endpoint, idempotency_key=key, status=PENDING, input_digest=ref.sha256,
+                      content_type=content_type, accept=accept or "", custom_attributes=custom_attributes or "",
+                      attempts=0, max_attempts=max_attempts, epoch=0,
+                      expires_ms=_ms(now + timedelta(seconds=ttl)) if ttl else 0, created_ms=_ms(now))
+        flat = [str(x) for kv in fields.items() for x in kv]
+        got, created = _run(q, _SUBMIT, [q.key("idem", endpoint, key), q.key("req", rid), q.key("q", endpoint),
+                                         q.key("all", endpoint)], [rid, _ms(now), json.dumps(flat)])
+        return self.get(got), bool(created)
 
-def list_requests(q: RedisQueue, endpoint: str, *, status: str | None = None) -> list[Any]:
-    """Requests of an endpoint, oldest first."""
-    out = [get(q, rid) for rid in q.client.zrange(q.key("all", endpoint), 0, -1)]
-    return [r for r in out if not status or r.status == status]
+    def get(self, request_id: str) -> AsyncRequest:
+        h = self.q.client.hgetall(self.q.key("req", request_id))
+        if not h:
+            raise NotFoundError(f"no async inference {request_id!r}; ids come from the 202 answer",
+                                inference_id=request_id)
+        return _request(h)
 
+    def list_requests(self, endpoint: str | None, *, status: str | None = None) -> list[AsyncRequest]:
+        if endpoint is None:
+            found = (self.q.client.hgetall(k) for k in self.q.client.scan_iter(match=self.q.key("req", "*"), count=500))
+            out = sorted((_request(h) for h in found if h), key=lambda r: r.created_at)
+        else:
+            out = [self.get(rid) for rid in self.q.client.zrange(self.q.key("all", endpoint), 0, -1)]
+        return [r for r in out if not status or r.status == status]
 
-def backlog(q: RedisQueue, endpoint: str) -> int:
-    """Requests not yet terminal."""
-    return int(q.client.zcard(q.key("q", endpoint)))
+    def backlog(self, endpoint: str) -> int:
+        return int(self.q.client.zcard(self.q.key("q", endpoint)))
 
+    def claim(self, endpoint: str, owner: str, *, lease_ttl: float) -> tuple[AsyncRequest, RedisLease] | None:
+        now = clock.now()
+        got = _run(self.q, _CLAIM, [self.q.key("q", endpoint)], [_ms(now), int(lease_ttl * 1000), self.q.key("req", "")])
+        if not got:
+            return None
+        return self.get(got[0]), RedisLease(f"async/{got[0]}", owner, int(got[1]))
 
-def claim(q: RedisQueue, endpoint: str, owner: str, *, lease_ttl: float) -> tuple[Any, RedisLease] | None:
-    """Take the oldest claimable request under a lease; expired/poisoned ones are closed on the way."""
-    now = clock.now()
-    got = _run(q, _CLAIM, [q.key("q", endpoint)], [_ms(now), int(lease_ttl * 1000), q.key("req", "")])
-    if not got:
-        return None
-    return get(q, got[0]), RedisLease(f"async/{got[0]}", owner, int(got[1]))
+    def _finish(self, req: AsyncRequest, lease: RedisLease, status: str, *, output: str = "", error: str = "") -> int:
+        q = self.q
+        return int(_run(q, _FINISH, [q.key("req", req.id), q.key("q", req.endpoint)],
+                        [lease.epoch, status, output, error, req.id, _ms(clock.now())]))
 
+    def complete(self, req: AsyncRequest, lease: RedisLease, output: bytes) -> AsyncRequest:
+        ref = context.get_artifacts().put_bytes(output)
+        if not self._finish(req, lease, COMPLETED, output=ref.sha256):
+            current = self.get(req.id)
+            if current.status != COMPLETED:
+                raise StaleEpoch(f"lease epoch {lease.epoch} on {lease.name} is stale; another worker re-claimed it",
+                                 lease=lease.name)
+        return self.get(req.id)
 
-def _finish(q: RedisQueue, req: Any, lease: RedisLease, status: str, *, output: str = "", error: str = "") -> int:
-    return int(_run(q, _FINISH, [q.key("req", req.id), q.key("q", req.endpoint)],
-                    [lease.epoch, status, output, error, req.id, _ms(clock.now())]))
+    def attempt_failed(self, req: AsyncRequest, lease: RedisLease, error: str) -> AsyncRequest:
+        self._finish(req, lease, FAILED, error=error)
+        return self.get(req.id)
 
-
-def complete(q: RedisQueue, req: Any, lease: RedisLease, output: bytes) -> Any:
-    """Store the output (content-addressed) and mark Completed if the lease is still current."""
-    ref = context.get_artifacts().put_bytes(output)
-    if not _finish(q, req, lease, COMPLETED, output=ref.sha256):
-        current = get(q, req.id)
-        if current.status != COMPLETED:
-            raise StaleEpoch(f"lease epoch {lease.epoch} on {lease.name} is stale; another worker re-claimed it",
-                             lease=lease.name)
-    return get(q, req.id)
-
-
-def attempt_failed(q: RedisQueue, req: Any, lease: RedisLease, error: str) -> Any:
-    """Back to Pending, or Failed (poison) once ``max_attempts`` is reached; a stale lease is ignored."""
-    _finish(q, req, lease, FAILED, error=error)
-    return get(q, req.id)
-
-
-def recover(q: RedisQueue, endpoint: str) -> int:
-    """Make requests left InProgress by a dead endpoint process claimable at once."""
-    return int(_run(q, _RECOVER, [q.key("q", endpoint)], [q.key("req", ""), _ms(clock.now())]))
+    def recover(self, endpoint: str) -> int:
+        q = self.q
+        return int(_run(q, _RECOVER, [q.key("q", endpoint)], [q.key("req", ""), _ms(clock.now())]))

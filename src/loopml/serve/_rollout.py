@@ -12,10 +12,12 @@ import asyncio
 import time
 from typing import Any
 
-from loopml.core import audit, context
+from loopml.core import audit, context, logs
 from loopml.errors import LoopmlError
 from loopml.serve import _records
 from loopml.serve._router import Variant
+
+_log = logs.stage_logger("serve")
 
 
 def steps(dep: dict[str, Any]) -> list[float]:
@@ -53,6 +55,10 @@ class Rollouts:
     def _record(self, dep: dict[str, Any], *, status: str | None = None, action: str | None = None,
                 actor: str | None = None) -> None:
         self.state = dep
+        if dep.get("state") in ("Completed", "RolledBack", "Failed"):
+            logs.log_event(_log, "deploy.rollback" if dep["state"] == "RolledBack" else "deploy.end",
+                           endpoint=self.p.name, deployment=dep.get("id"), state=dep["state"],
+                           model=(dep.get("to") or {}).get("model"), reason=dep.get("reason"))
         with context.get_db().write() as conn:
             values: dict[str, Any] = {"deployment": dep}
             if status:

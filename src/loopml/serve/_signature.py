@@ -8,6 +8,7 @@ the declared dtypes, or the offending rows with a JSON pointer (``/<row>/<column
 from __future__ import annotations
 
 import math
+import reprlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +60,7 @@ def parse_signature(signature: Any) -> tuple[Column, ...]:
     """Normalise a signature dict (MLflow ``inputs`` list, ``columns`` list/dict, or name→type) to columns."""
     if not signature:
         return ()
+    body: Any
     if isinstance(signature, dict):
         body = signature.get("inputs", signature.get("columns", signature))
     else:
@@ -85,20 +87,42 @@ def _numeric(series: pd.Series, col: Column, errors: list[RowError]) -> np.ndarr
                       for i in range(len(series)))
         return np.zeros(len(series))
     if pd.api.types.is_numeric_dtype(series.dtype):
-        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        values: np.ndarray = series.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
         values = np.empty(len(series))
         for i, item in enumerate(series.tolist()):
             if item is None and col.nullable:
                 values[i] = np.nan
             elif isinstance(item, (int, float, np.number)) and not isinstance(item, (bool, np.bool_)):
-                values[i] = float(item)
+                values[i] = _as_float(item)
             else:
-                got = "null" if item is None else f"{type(item).__name__} {item!r}"[:80]
+                got = "null" if item is None else f"{type(item).__name__} {short_repr(item)}"
                 errors.append(RowError(i, f"/{i}/{col.name}", f"column {col.name!r} expects {col.kind}, got {got}"))
                 values[i] = 0.0
     _check_finite(values, col, errors)
     return values
+
+
+def _as_float(item: Any) -> float:
+    """A number as float; an integer beyond float range becomes inf (refused as out of range)."""
+    try:
+        return float(item)
+    except OverflowError:
+        return math.inf
+
+
+def _bounded_repr() -> reprlib.Repr:
+    out = reprlib.Repr()
+    out.maxlevel, out.maxstring, out.maxother, out.maxlong = 2, 40, 40, 40
+    return out
+
+
+_REPR = _bounded_repr()
+
+
+def short_repr(value: Any) -> str:
+    """A bounded repr for messages (never the whole of a huge or deeply nested value)."""
+    return _REPR.repr(value)
 
 
 def _check_finite(values: np.ndarray, col: Column, errors: list[RowError]) -> None:
@@ -120,14 +144,14 @@ def _convert(series: pd.Series, col: Column, errors: list[RowError]) -> Any:
         bad = finite & ((values != np.round(values)) | (np.abs(values) > _INT_MAX))
         for i in np.flatnonzero(bad)[:1000].tolist():
             errors.append(RowError(i, f"/{i}/{col.name}", f"column {col.name!r} expects a 64-bit integer, "
-                                   f"got {values[i]!r}"))
+                                   f"got {short_repr(values[i])}"))
         return values if col.nullable else np.where(finite, values, 0).astype(np.int64)
     if col.kind == "boolean":
         if pd.api.types.is_bool_dtype(series.dtype):
             return series.to_numpy()
         for i, item in enumerate(series.tolist()):
             if not isinstance(item, (bool, np.bool_)) and not (item is None and col.nullable):
-                errors.append(RowError(i, f"/{i}/{col.name}", f"column {col.name!r} expects boolean, got {item!r}"))
+                errors.append(RowError(i, f"/{i}/{col.name}", f"column {col.name!r} expects boolean, got {short_repr(item)}"))
         return series.to_numpy(dtype=object)
     allowed = set(col.categories) if col.categories is not None else None
     for i, item in enumerate(series.tolist()):
@@ -135,9 +159,9 @@ def _convert(series: pd.Series, col: Column, errors: list[RowError]) -> Any:
             continue
         if allowed is not None and item not in allowed:
             errors.append(RowError(i, f"/{i}/{col.name}", f"column {col.name!r} expects one of "
-                                   f"{sorted(map(str, allowed))[:20]}, got {item!r}"))
+                                   f"{sorted(map(str, allowed))[:20]}, got {short_repr(item)}"))
         elif allowed is None and not isinstance(item, str):
-            errors.append(RowError(i, f"/{i}/{col.name}", f"column {col.name!r} expects string, got {item!r}"))
+            errors.append(RowError(i, f"/{i}/{col.name}", f"column {col.name!r} expects string, got {short_repr(item)}"))
     return series.to_numpy(dtype=object)
 
 
@@ -191,11 +215,11 @@ def _rows_of(doc: Any) -> Any:
 
 
 def _plain_number(value: Any) -> bool:
-    return (type(value) is float and math.isfinite(value)) or type(value) is int
+    return (type(value) is float and math.isfinite(value)) or (type(value) is int and -_INT_MAX <= value <= _INT_MAX)
 
 
-def fast_frame(doc: Any, columns: tuple[Column, ...]) -> pd.DataFrame | None:
-    """A frame for a small, clean, all-``double`` JSON request without going through pandas per column.
+def fast_array(doc: Any, columns: tuple[Column, ...]) -> np.ndarray | None:
+    """The rows of a small, clean, all-``double`` JSON request as one float64 block in signature order.
 
     Returns None whenever anything is unusual (other shapes or kinds, a wrong or missing column, a value
     that is not a finite number); the caller then takes the general path, which reports the exact error.
@@ -220,4 +244,10 @@ def fast_frame(doc: Any, columns: tuple[Column, ...]) -> pd.DataFrame | None:
         return None
     if not all(_plain_number(v) for row in values for v in row):
         return None
-    return pd.DataFrame(np.array(values, dtype=np.float64), columns=names)
+    return np.array(values, dtype=np.float64)
+
+
+def fast_frame(doc: Any, columns: tuple[Column, ...]) -> pd.DataFrame | None:
+    """:func:`fast_array` as a frame with the signature's column names."""
+    block = fast_array(doc, columns)
+    return None if block is None else pd.DataFrame(block, columns=[c.name for c in columns])

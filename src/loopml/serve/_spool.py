@@ -1,9 +1,9 @@
 """Writing data-capture records off the request path, into hourly spool files.
 
 The request thread only samples and puts a record on a bounded in-memory queue; a background thread
-writes JSON Lines to ``<spool>/<YYYYMMDDHH>/<pid>.jsonl``. A full queue or a failing disk drops records
-and counts them; it never slows or fails a prediction. The endpoint process uploads closed hours to the
-artifact store (see :mod:`loopml.serve.capture`).
+writes JSON Lines to ``<spool>/<YYYYMMDDHH>/<pid>.jsonl``, the hour being the record's ``inferenceTime``.
+A full queue or a failing disk drops records and counts them; it never slows or fails a prediction. The
+endpoint process uploads closed hours to the capture root (see :mod:`loopml.serve.capture`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 from loopml.core import faults
 
 _ENCODINGS = {"application/json": "JSON", "text/csv": "CSV"}
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def _payload(body: bytes, content_type: str, mode: str) -> dict[str, str]:
@@ -34,11 +35,20 @@ def _payload(body: bytes, content_type: str, mode: str) -> dict[str, str]:
 
 
 def capture_record(event_id: str, *, request: bytes, request_type: str, response: bytes,
-                   response_type: str, at: datetime, inference_id: str | None = None) -> dict[str, Any]:
-    """One record in the SageMaker data-capture shape."""
-    meta: dict[str, Any] = {"eventId": event_id, "inferenceTime": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+                   response_type: str, at: datetime, inference_id: str | None = None,
+                   custom_attributes: str | None = None) -> dict[str, Any]:
+    """One record in the SageMaker data-capture shape.
+
+    ``eventId`` is the id loopml gave the request (a UUID); ``inferenceTime`` is UTC to the second with a
+    ``Z``, as AWS writes it; ``inferenceId`` and ``customAttributes`` are the caller's
+    ``X-Amzn-SageMaker-Inference-Id`` and ``X-Amzn-SageMaker-Custom-Attributes`` headers, when sent.
+    """
+    meta: dict[str, Any] = {"eventId": event_id}
     if inference_id:
         meta["inferenceId"] = inference_id
+    if custom_attributes:
+        meta["customAttributes"] = custom_attributes
+    meta["inferenceTime"] = at.astimezone(UTC).strftime(TIME_FORMAT)
     return {
         "captureData": {
             "endpointInput": _payload(request, request_type, "INPUT"),
@@ -91,8 +101,13 @@ class CaptureSpool:
                 return
 
     def _write(self, records: list[dict[str, Any]]) -> None:
-        hour = datetime.now(UTC).strftime("%Y%m%d%H")
-        path = self.folder / hour / f"{os.getpid()}.jsonl"
+        by_hour: dict[str, list[dict[str, Any]]] = {}
+        for record in records:
+            by_hour.setdefault(record_hour(record), []).append(record)
+        for hour, group in by_hour.items():
+            self._append(self.folder / hour / f"{os.getpid()}.jsonl", group)
+
+    def _append(self, path: Path, records: list[dict[str, Any]]) -> None:
         lines = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records)
         try:
             faults.point("capture_write")
@@ -103,3 +118,10 @@ class CaptureSpool:
             self._on_drop(len(records))
             return
         self._on_write(len(records))
+
+
+def record_hour(record: dict[str, Any]) -> str:
+    """``YYYYMMDDHH`` of a record's ``inferenceTime`` (the hour folder it belongs in); now when it has none."""
+    text = str(record.get("eventMetadata", {}).get("inferenceTime", ""))
+    digits = text[0:4] + text[5:7] + text[8:10] + text[11:13]
+    return digits if len(digits) == 10 and digits.isdigit() else datetime.now(UTC).strftime("%Y%m%d%H")

@@ -1,4 +1,5 @@
-"""Tables of the serving stage: endpoints, capture files, ground truth, async requests, events, transforms."""
+"""Tables of the serving stage: endpoints, capture files, ground truth, async requests, events, transforms,
+and the digests of transform inputs (reused while a file is unchanged)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ capture_files = sa.Table(
     sa.Column("hour", sa.String(10), nullable=False),
     sa.Column("records", sa.Integer, nullable=False),
     sa.Column("created_at", _TS, nullable=False),
+    sa.Column("key", sa.String(1000), nullable=True),  # under the capture root; None: an artifact (before 0002)
     sa.Index("ix_serve_capture_files_hour", "endpoint", "hour"),
 )
 
@@ -54,6 +56,8 @@ async_requests = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("input_digest", sa.String(71), nullable=False),
     sa.Column("content_type", sa.String(100), nullable=False),
+    sa.Column("accept", sa.String(1024), nullable=True),
+    sa.Column("custom_attributes", sa.String(1024), nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("max_attempts", sa.Integer, nullable=False),
     sa.Column("expires_at", _TS, nullable=True),
@@ -100,4 +104,17 @@ transform_shards = sa.Table(
     sa.Column("failures", sa.Integer, nullable=False),
     sa.Column("file", sa.Text, nullable=False),
     sa.Column("completed_at", _TS, nullable=False),
+)
+
+file_digests = sa.Table(
+    "serve_file_digests",
+    metadata,
+    sa.Column("path_key", sa.String(64), primary_key=True),  # sha256 hex of the resolved path
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("file_id", sa.String(60), nullable=False),  # "device:inode" (both may exceed a signed 64-bit int)
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("mtime_ns", sa.BigInteger, nullable=False),
+    sa.Column("ctime_ns", sa.BigInteger, nullable=False),
+    sa.Column("digest", sa.String(71), nullable=False),
+    sa.Column("hashed_at_ns", sa.BigInteger, nullable=False),  # this machine's clock when hashing began
 )

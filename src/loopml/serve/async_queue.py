@@ -6,161 +6,163 @@ re-run writes the same blob) and commit the terminal state only if their lease i
 request whose worker died is claimed again once the lease lapses; one that fails ``max_attempts`` times
 is moved to ``Failed`` with the error (a poison message); one past its TTL is marked ``Expired`` and is
 never executed. The same idempotency key (``InferenceId``) always maps to the same request.
+
+Back ends sit behind the :class:`AsyncQueue` protocol and are rows of one lazy table, :data:`QUEUES`
+(URL scheme -> ``module:Class``): the metadata database (the default, ``LOOPML_QUEUE`` unset) and Redis
+(``LOOPML_QUEUE=redis://host:port/db?prefix=…``). Every back end passes
+:mod:`loopml.testing.async_queue_contract`.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+import math
+from importlib import import_module
+from typing import Any, Protocol, runtime_checkable
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from loopml.config import get_settings
+from loopml.core import context
+from loopml.errors import NotFoundError, ValidationError
+from loopml.serve._async_request import (
+    COMPLETED,
+    EXPIRED,
+    FAILED,
+    IN_PROGRESS,
+    PENDING,
+    TERMINAL,
+    AsyncRequest,
+)
 
-from loopml.core import clock, context, ids, leases
-from loopml.core._sql import insert_ignore
-from loopml.errors import NotFoundError, StaleEpoch
-from loopml.serve._tables import async_requests
+__all__ = ["COMPLETED", "EXPIRED", "FAILED", "IN_PROGRESS", "PENDING", "QUEUES", "TERMINAL", "AsyncQueue",
+           "AsyncRequest", "MAX_TTL", "attempt_failed", "backlog", "claim", "complete", "get", "list_requests",
+           "open_queue", "parse_ttl", "recover", "result", "submit"]
 
-PENDING, IN_PROGRESS, COMPLETED, FAILED, EXPIRED = "Pending", "InProgress", "Completed", "Failed", "Expired"
-TERMINAL = (COMPLETED, FAILED, EXPIRED)
+MAX_TTL = 21600.0  # SageMaker's limit for X-Amzn-SageMaker-RequestTTLSeconds (6 hours)
+MAX_HEADER = 1024  # SageMaker's limit for Accept and X-Amzn-SageMaker-Custom-Attributes
 
-
-# --- backend dispatch: LOOPML_QUEUE=redis://...?prefix=... selects the Redis queue (loopml.serve._redis_queue);
-# unset (default) keeps the metadata-DB queue below, unchanged.
-def _redis() -> Any:
-    url = os.environ.get("LOOPML_QUEUE", "")
-    if not url.startswith(("redis://", "rediss://", "unix://")):
-        return None
-    from loopml.serve import _redis_queue
-
-    return _redis_queue.connect(url)
-
-
-def _redis_queue_mod() -> Any:
-    from loopml.serve import _redis_queue
-
-    return _redis_queue
-# --- end backend dispatch
+QUEUES: dict[str, str] = {
+    "": "loopml.serve._db_queue:DatabaseAsyncQueue",
+    "redis": "loopml.serve._redis_queue:RedisAsyncQueue",
+    "rediss": "loopml.serve._redis_queue:RedisAsyncQueue",
+    "unix": "loopml.serve._redis_queue:RedisAsyncQueue",
+}
+"""Queue back ends by URL scheme (``""``: the metadata database): module paths as data, imported when chosen."""
 
 
-@dataclass(frozen=True)
-class AsyncRequest:
-    """A queued inference request and its outcome (read-only view)."""
+@runtime_checkable
+class AsyncQueue(Protocol):
+    """Where async requests wait, are claimed under a fenced lease, and end in one terminal state.
 
-    id: str
-    endpoint: str
-    idempotency_key: str
-    status: str
-    input_digest: str
-    content_type: str
-    attempts: int
-    max_attempts: int
-    expires_at: datetime | None
-    output_digest: str | None
-    error: str | None
-    created_at: datetime
+    Contract every back end keeps (:mod:`loopml.testing.async_queue_contract`):
 
-    @property
-    def output_location(self) -> str:
-        """Where the result will be: the artifact digest once done, else this request's status route."""
-        return f"cas:{self.output_digest}" if self.output_digest else f"/async-invocations/{self.id}"
+    * ``submit`` stores the body in the artifact store and the request as ``Pending``, with its content type,
+      ``accept`` and ``custom_attributes`` as given (None stays None) for the worker to send on; the same
+      ``(endpoint, idempotency_key)`` returns the request already queued and ``created=False``, even
+      under concurrent submissions.
+    * ``claim`` hands the oldest claimable request to one owner at a time, ``InProgress`` with its attempt
+      counted, under a lease of ``lease_ttl`` seconds; requests past their TTL become ``Expired`` and ones
+      out of attempts ``Failed`` on the way, never handed out. A lapsed lease makes the request claimable
+      again, and the earlier holder's ``complete`` then raises :class:`~loopml.errors.StaleEpoch`.
+    * ``complete`` stores the output (content-addressed) and marks ``Completed``; ``attempt_failed`` puts
+      the request back to ``Pending`` or, at ``max_attempts``, ``Failed`` with the error (a stale lease is
+      ignored). Terminal states never change.
+    * ``recover`` makes every ``InProgress`` request of an endpoint claimable now; returns how many.
+    * ``list_requests(None)`` lists every endpoint's requests (the collector's view), oldest first.
+    """
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"inference_id": self.id, "status": self.status, "output_location": self.output_location,
-                "attempts": self.attempts, "error": self.error, "idempotency_key": self.idempotency_key}
+    url: str
+    in_metadata_db: bool
+
+    def submit(self, endpoint: str, body: bytes, *, content_type: str, idempotency_key: str | None,
+               ttl: float | None, max_attempts: int, accept: str | None = None,
+               custom_attributes: str | None = None) -> tuple[AsyncRequest, bool]: ...
+
+    def get(self, request_id: str) -> AsyncRequest: ...
+
+    def list_requests(self, endpoint: str | None, *, status: str | None = None) -> list[AsyncRequest]: ...
+
+    def backlog(self, endpoint: str) -> int: ...
+
+    def claim(self, endpoint: str, owner: str, *, lease_ttl: float) -> tuple[AsyncRequest, Any] | None: ...
+
+    def recover(self, endpoint: str) -> int: ...
+
+    def complete(self, req: AsyncRequest, lease: Any, output: bytes) -> AsyncRequest: ...
+
+    def attempt_failed(self, req: AsyncRequest, lease: Any, error: str) -> AsyncRequest: ...
 
 
-def _request(row: Any) -> AsyncRequest:
-    m = row._mapping
-    exp = clock.as_utc(m["expires_at"]) if m["expires_at"] else None
-    return AsyncRequest(m["id"], m["endpoint"], m["idempotency_key"], m["status"], m["input_digest"],
-                        m["content_type"], m["attempts"], m["max_attempts"], exp, m["output_digest"], m["error"],
-                        clock.as_utc(m["created_at"]))
+_open: dict[str, AsyncQueue] = {}
+
+
+def open_queue(url: str | None = None) -> AsyncQueue:
+    """The queue at ``url`` (default: ``LOOPML_QUEUE``; empty: the metadata database), one per URL.
+
+    Raises:
+        ValidationError: a scheme no row of :data:`QUEUES` names.
+    """
+    url = (get_settings().queue or "") if url is None else url
+    if url not in _open:
+        scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+        if scheme not in QUEUES:
+            raise ValidationError(f"async queue URL scheme {scheme!r} is not one of "
+                                  f"{sorted(s for s in QUEUES if s)}; set LOOPML_QUEUE to redis://host:port/db "
+                                  "or unset it to keep the queue in the metadata database", value=scheme)
+        module, _, cls = QUEUES[scheme].partition(":")
+        kind = getattr(import_module(module), cls)
+        _open[url] = kind(url) if scheme else kind()
+    return _open[url]
 
 
 def submit(endpoint: str, body: bytes, *, content_type: str = "application/json", idempotency_key: str | None = None,
-           ttl: float | None = None, max_attempts: int = 3) -> tuple[AsyncRequest, bool]:
+           ttl: float | None = None, max_attempts: int = 3, accept: str | None = None,
+           custom_attributes: str | None = None) -> tuple[AsyncRequest, bool]:
     """Persist a request (input in the artifact store); returns it and whether it was new.
 
-    A repeated ``idempotency_key`` returns the request already queued under that key.
+    A repeated ``idempotency_key`` returns the request already queued under that key. ``accept`` and
+    ``custom_attributes`` (SageMaker's ``Accept`` and ``CustomAttributes``) travel with the request and reach
+    the model when a worker runs it, as they do on a synchronous call.
+
+    Raises:
+        ValidationError: ``accept`` or ``custom_attributes`` over SageMaker's 1,024 characters, or
+            ``custom_attributes`` not ASCII.
     """
-    if (rq := _redis()) is not None:
-        return _redis_queue_mod().submit(rq, endpoint, body, content_type=content_type, idempotency_key=idempotency_key,
-                                          ttl=ttl, max_attempts=max_attempts)
-    ref = context.get_artifacts().put_bytes(body)
-    now = clock.now()
-    rid = ids.new_id("inf")
-    key = idempotency_key or rid
-    with context.get_db().write() as conn:
-        created = insert_ignore(conn, async_requests, dict(
-            id=rid, endpoint=endpoint, idempotency_key=key, status=PENDING, input_digest=ref.sha256,
-            content_type=content_type, attempts=0, max_attempts=max_attempts,
-            expires_at=now + timedelta(seconds=ttl) if ttl else None, output_digest=None, error=None,
-            created_at=now, updated_at=now))
-        row = conn.execute(sa.select(async_requests).where(async_requests.c.endpoint == endpoint,
-                                                           async_requests.c.idempotency_key == key)).one()
-    return _request(row), created
+    _check_header("Accept", accept)
+    _check_header("CustomAttributes", custom_attributes, ascii_only=True)
+    return open_queue().submit(endpoint, body, content_type=content_type, idempotency_key=idempotency_key,
+                               ttl=ttl, max_attempts=max_attempts, accept=accept or None,
+                               custom_attributes=custom_attributes or None)
+
+
+def _check_header(name: str, value: str | None, *, ascii_only: bool = False) -> None:
+    """SageMaker's limits for ``Accept`` and ``CustomAttributes``: at most 1,024 characters (ASCII for the latter)."""
+    if value is None:
+        return
+    if len(value) > MAX_HEADER:
+        raise ValidationError(f"{name} is {len(value)} characters; SageMaker allows at most {MAX_HEADER}: send a "
+                              "shorter value", pointer=f"/headers/{name}")
+    if ascii_only and not value.isascii():
+        raise ValidationError(f"{name} {value[:40]!r} holds characters that are not ASCII; SageMaker allows ASCII "
+                              "only: encode them (e.g. percent-encoding)", pointer=f"/headers/{name}")
 
 
 def get(request_id: str) -> AsyncRequest:
     """One request by id."""
-    if (rq := _redis()) is not None:
-        return _redis_queue_mod().get(rq, request_id)
-    with context.get_db().read() as conn:
-        row = conn.execute(sa.select(async_requests).where(async_requests.c.id == request_id)).first()
-    if row is None:
-        raise NotFoundError(f"no async inference {request_id!r}; ids come from the 202 answer", inference_id=request_id)
-    return _request(row)
+    return open_queue().get(request_id)
 
 
 def list_requests(endpoint: str, *, status: str | None = None) -> list[AsyncRequest]:
     """Requests of an endpoint, oldest first."""
-    if (rq := _redis()) is not None:
-        return _redis_queue_mod().list_requests(rq, endpoint, status=status)
-    query = sa.select(async_requests).where(async_requests.c.endpoint == endpoint)
-    if status:
-        query = query.where(async_requests.c.status == status)
-    with context.get_db().read() as conn:
-        return [_request(r) for r in conn.execute(query.order_by(async_requests.c.created_at))]
+    return open_queue().list_requests(endpoint, status=status)
 
 
 def backlog(endpoint: str) -> int:
     """Requests not yet terminal."""
-    if (rq := _redis()) is not None:
-        return _redis_queue_mod().backlog(rq, endpoint)
-    query = sa.select(sa.func.count()).select_from(async_requests).where(
-        async_requests.c.endpoint == endpoint, async_requests.c.status.in_((PENDING, IN_PROGRESS)))
-    with context.get_db().read() as conn:
-        return int(conn.execute(query).scalar_one())
+    return open_queue().backlog(endpoint)
 
 
-def claim(endpoint: str, owner: str, *, lease_ttl: float = 30.0) -> tuple[AsyncRequest, leases.Lease] | None:
+def claim(endpoint: str, owner: str, *, lease_ttl: float = 30.0) -> tuple[AsyncRequest, Any] | None:
     """Take the oldest runnable request under a lease; expired ones are marked on the way (never run)."""
-    if (rq := _redis()) is not None:
-        return _redis_queue_mod().claim(rq, endpoint, owner, lease_ttl=lease_ttl)
-    with context.get_db().write() as conn:
-        rows = conn.execute(sa.select(async_requests).where(
-            async_requests.c.endpoint == endpoint, async_requests.c.status.in_((PENDING, IN_PROGRESS)))
-            .order_by(async_requests.c.created_at).limit(50)).all()
-        now = clock.now()
-        for row in rows:
-            req = _request(row)
-            if req.expires_at is not None and req.expires_at <= now:
-                _finish(conn, req.id, EXPIRED, error=f"expired before it ran (TTL passed at {req.expires_at})")
-                continue
-            lease = leases.acquire(conn, f"async/{req.id}", owner, ttl=lease_ttl)
-            if lease is None:
-                continue
-            if req.attempts >= req.max_attempts:
-                _finish(conn, req.id, FAILED, error=req.error or "max attempts reached")
-                leases.release(conn, lease)
-                continue
-            conn.execute(async_requests.update().where(async_requests.c.id == req.id).values(
-                status=IN_PROGRESS, attempts=req.attempts + 1, updated_at=now))
-            return _request(conn.execute(sa.select(async_requests).where(async_requests.c.id == req.id)).one()), lease
-    return None
+    return open_queue().claim(endpoint, owner, lease_ttl=lease_ttl)
 
 
 def recover(endpoint: str) -> int:
@@ -169,49 +171,17 @@ def recover(endpoint: str) -> int:
     Only one endpoint process serves an endpoint, so whatever is InProgress when it starts was owned by
     one that died; their requests become claimable at once (the attempt still counts).
     """
-    if (rq := _redis()) is not None:
-        return _redis_queue_mod().recover(rq, endpoint)
-    with context.get_db().write() as conn:
-        stuck = list(conn.execute(sa.select(async_requests.c.id).where(
-            async_requests.c.endpoint == endpoint, async_requests.c.status == IN_PROGRESS)).scalars())
-        for rid in stuck:
-            leases.expire_now(conn, f"async/{rid}")
-    return len(stuck)
+    return open_queue().recover(endpoint)
 
 
-def _finish(conn: Connection, rid: str, status: str, *, output: str | None = None, error: str | None = None) -> None:
-    conn.execute(async_requests.update().where(async_requests.c.id == rid, async_requests.c.status.notin_(TERMINAL))
-                 .values(status=status, output_digest=output, error=error, updated_at=clock.now()))
-
-
-def complete(req: AsyncRequest, lease: leases.Lease, output: bytes) -> AsyncRequest:
+def complete(req: AsyncRequest, lease: Any, output: bytes) -> AsyncRequest:
     """Store the output (idempotent: same bytes, same digest) and mark the request Completed."""
-    if (rq := _redis()) is not None:
-        return _redis_queue_mod().complete(rq, req, lease, output)
-    ref = context.get_artifacts().put_bytes(output)
-    with context.get_db().write() as conn:
-        leases.check(conn, lease)
-        _finish(conn, req.id, COMPLETED, output=ref.sha256)
-        leases.release(conn, lease)
-    return get(req.id)
+    return open_queue().complete(req, lease, output)
 
 
-def attempt_failed(req: AsyncRequest, lease: leases.Lease, error: str) -> AsyncRequest:
+def attempt_failed(req: AsyncRequest, lease: Any, error: str) -> AsyncRequest:
     """Record a failed attempt: back to Pending, or Failed (poison) once ``max_attempts`` is reached."""
-    if (rq := _redis()) is not None:
-        return _redis_queue_mod().attempt_failed(rq, req, lease, error)
-    try:
-        with context.get_db().write() as conn:
-            leases.check(conn, lease)
-            if req.attempts >= req.max_attempts:
-                _finish(conn, req.id, FAILED, error=error)
-            else:
-                conn.execute(async_requests.update().where(async_requests.c.id == req.id)
-                             .values(status=PENDING, error=error, updated_at=clock.now()))
-            leases.release(conn, lease)
-    except StaleEpoch:
-        pass
-    return get(req.id)
+    return open_queue().attempt_failed(req, lease, error)
 
 
 def result(request_id: str) -> bytes:
@@ -221,3 +191,18 @@ def result(request_id: str) -> bytes:
         raise NotFoundError(f"inference {request_id!r} is {req.status}; no output yet" +
                             (f" (error: {req.error})" if req.error else ""), inference_id=request_id)
     return context.get_artifacts().get_bytes(req.output_digest)
+
+
+def parse_ttl(raw: str | None) -> float | None:
+    """``X-Amzn-SageMaker-RequestTTLSeconds`` as seconds: a finite number in (0, 21600], or None if absent."""
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        ttl = float(raw)
+    except ValueError:
+        ttl = math.nan
+    if not math.isfinite(ttl) or not 0 < ttl <= MAX_TTL:
+        raise ValidationError(f"X-Amzn-SageMaker-RequestTTLSeconds {raw[:40]!r} is not a number of seconds in "
+                              f"(0, {MAX_TTL:g}]; send e.g. 3600, or leave the header out for no expiry",
+                              pointer="/headers/x-amzn-sagemaker-requestttlseconds")
+    return ttl

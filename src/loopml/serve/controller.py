@@ -29,10 +29,12 @@ from loopml.core import context
 from loopml.errors import LoopmlError
 from loopml.serve import _records, capture
 from loopml.serve._async_worker import AsyncWorkers
+from loopml.serve._http import listening_socket, run_loop
 from loopml.serve._replicas import ReplicaSet
 from loopml.serve._rollout import Rollouts
 from loopml.serve._router import Router, Variant
 from loopml.serve._signature import parse_signature
+from loopml.serve._zygote import Launcher, ZygoteLauncher, zygote
 from loopml.serve.endpoints import endpoint_dir
 
 log = logging.getLogger("loopml.serve.endpoint")
@@ -46,13 +48,15 @@ class EndpointProcess:
         self.endpoint = self.read()
         self.dir = endpoint_dir(name)
         self.models_dir = Path(tempfile.mkdtemp(prefix="models-", dir=self.dir))
-        cfg = self.endpoint.config
-        self.router = Router(mode=self.endpoint.mode, max_body=cfg["server"]["max_body"],
-                             serverless_concurrency=cfg["serverless"]["max_concurrency"], extra=self)
-        self.router.feature_group = cfg.get("feature_group")
+        cfg = self.endpoint.typed_config
+        self.router = Router(mode=self.endpoint.mode, max_body=cfg.server.max_body,
+                             serverless_concurrency=cfg.serverless.max_concurrency, extra=self)
+        self.router.feature_group = cfg.feature_group
+        self.router.name = name
         self.rollouts = Rollouts(self)
         self.workers = AsyncWorkers(self) if self.endpoint.mode == "async" else None
         self.server: Any = None
+        self._launcher: Launcher | None = None
 
     def read(self) -> _records.Endpoint:
         with context.get_db().read() as conn:
@@ -70,26 +74,39 @@ class EndpointProcess:
         """Fetch (verified) the variant's model(s) and prepare its replica set; nothing is started yet."""
         from loopml import registry
 
-        cfg = self.endpoint.config
-        targets = [info, *cfg.get("targets", [])] if cfg.get("targets") else [info]
+        cfg = self.endpoint.typed_config
+        targets = [info, *(t.model_dump() for t in cfg.targets)] if cfg.targets else [info]
         models = []
         for t in targets:
             folder = self.models_dir / t["digest"].split(":")[-1] / "model"
+            version = registry.get_version(t["group"], t["version"])
             if not folder.exists():
-                registry.fetch_model(registry.get_version(t["group"], t["version"]), folder)
+                registry.fetch_model(version, folder)
             models.append({"name": t["model"] if len(targets) > 1 else t["name"], "folder": str(folder),
-                           "digest": t["digest"], "version": str(t["version"])})
-        spec = {"models": models, "multi_model": len(targets) > 1, "memory_budget": cfg.get("memory_budget"),
-                "server": cfg["server"], "capture": {"percent": 100.0 if info.get("shadow") else
-                                                     cfg["capture"]["percent"],
+                           "digest": t["digest"], "version": str(t["version"]), "trust": version.runs_code})
+        spec = {"models": models, "multi_model": len(targets) > 1, "memory_budget": cfg.memory_budget,
+                "server": cfg.server.model_dump(), "capture": {"percent": 100.0 if info.get("shadow") else
+                                                               cfg.capture.percent,
                                                      "spool": str(self.dir / "spool" / info["name"])}}
         columns = [c.name for c in parse_signature(registry.get_version(info["group"], info["version"]).signature)]
         info = {**info, "columns": columns}
-        return Variant(info["name"], info, ReplicaSet(info["name"], spec, self.dir), info["weight"],
-                       shadow=bool(info.get("shadow")))
+        return Variant(info["name"], info, ReplicaSet(info["name"], spec, self.dir, launcher=self.launcher()),
+                       info["weight"], shadow=bool(info.get("shadow")))
+
+    def launcher(self) -> Launcher:
+        """Where this endpoint's replicas run: forked here from the zygote, or Ray actors on the cluster."""
+        cfg = self.endpoint.typed_config
+        if self._launcher is None:
+            if cfg.placement == "cluster":
+                from loopml.serve._ray_replicas import RayLauncher
+
+                self._launcher = RayLauncher(self.name, cfg.replica_resources)
+            else:
+                self._launcher = ZygoteLauncher()
+        return self._launcher
 
     def initial_replicas(self) -> int:
-        return self.endpoint.config["scaling"]["min"] if self.endpoint.mode == "realtime" else 0
+        return self.endpoint.typed_config.scaling.min if self.endpoint.mode == "realtime" else 0
 
     def stats(self) -> dict[str, Any]:
         """Live figures for ``describe``: per-variant traffic, latency, replicas and cold starts."""
@@ -101,16 +118,17 @@ class EndpointProcess:
 
     async def handle_async(self, scope: dict[str, Any], receive: Any, send_fn: Any, *, method: str, path: str) -> None:
         if self.workers is None:
-            from loopml.serve._http import send_json
+            from loopml.serve._http import send_error
+            from loopml.serve.errors import NoRoute
 
-            await send_json(send_fn, 404, {"error": "not_found", "message": f"endpoint {self.name!r} is "
-                                           f"{self.endpoint.mode}, not async; use /invocations"})
+            await send_error(send_fn, NoRoute(f"endpoint {self.name!r} is {self.endpoint.mode}, not async; use "
+                                              "/invocations"))
             return
         await self.workers.handle(scope, receive, send_fn, method=method, path=path)
 
     async def autoscale(self) -> None:
         """Target tracking on in-flight requests per replica, between min and max (realtime)."""
-        scaling = self.endpoint.config["scaling"]
+        scaling = self.endpoint.typed_config.scaling
         samples: list[int] = []
         low_since: float | None = None
         while True:
@@ -118,12 +136,16 @@ class EndpointProcess:
             samples = (samples + [self.router.in_flight])[-8:]
             for variant in self.router.serving():
                 live = len(variant.replicas.live())
-                want = min(scaling["max"], max(scaling["min"], math.ceil(sum(samples) / len(samples) /
-                                                                         scaling["target_in_flight"])))
+                want = min(scaling.max, max(scaling.min, math.ceil(sum(samples) / len(samples) /
+                                                                   scaling.target_in_flight)))
                 variant.replicas.reap()
                 if want > live:
                     low_since = None
-                    await variant.replicas.start()
+                    try:
+                        await variant.replicas.start()
+                    except LoopmlError as exc:  # e.g. its node was lost while it started: try again
+                        log.warning("a replica of %s did not start: %s", variant.name, exc.message)
+                        await asyncio.sleep(1.0)
                 elif want < live:
                     low_since = low_since or time.monotonic()
                     if time.monotonic() - low_since > 10:
@@ -132,7 +154,7 @@ class EndpointProcess:
 
     async def scale_to_zero(self) -> None:
         """Serverless: stop every replica after ``idle_seconds`` without a request."""
-        idle = self.endpoint.config["serverless"]["idle_seconds"]
+        idle = self.endpoint.typed_config.serverless.idle_seconds
         while True:
             await asyncio.sleep(min(1.0, idle / 4))
             if self.router.in_flight == 0 and time.monotonic() - self.router.last_request > idle:
@@ -162,15 +184,19 @@ class EndpointProcess:
     async def main(self) -> None:
         import uvicorn
 
+        zygote()  # before any thread: import the model libraries once, now, not at the first cold start
         for info in self.endpoint.variants:
             self.router.variants.append(self.make_variant(info))
         for variant in self.router.variants:
             for _ in range(self.initial_replicas() if not variant.shadow else min(1, self.initial_replicas())):
                 await variant.replicas.start()
-        sock = _bind(int(self.endpoint.config.get("port") or self.endpoint.runtime.get("port") or 0))
+        sock = _bind(int(self.endpoint.typed_config.port or self.endpoint.runtime.get("port") or 0))
         port = sock.getsockname()[1]
+        # keep-alive longer than clients keep idle connections (httpx: 5 s), so the server never closes a
+        # connection just as a client sends on it (a starved client thread lost a request that way)
         config = uvicorn.Config(self.router, log_level="warning", access_log=False, http="httptools",
-                                lifespan="on", timeout_graceful_shutdown=30)
+                                lifespan="on", timeout_graceful_shutdown=30, proxy_headers=False,
+                                timeout_keep_alive=75)
         self.server = _Server(config)
         me = psutil.Process()
         self.write(status="InService", runtime={"pid": os.getpid(), "pid_started": me.create_time(), "port": port,
@@ -222,14 +248,11 @@ def _Server(config: Any) -> Any:  # noqa: N802 - a class factory
 
 
 def _bind(port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    """The endpoint's port if it is free, else any free port (the stored URL says which)."""
     try:
-        sock.bind(("127.0.0.1", port))
+        return listening_socket("127.0.0.1", port)
     except OSError:
-        sock.bind(("127.0.0.1", 0))
-    sock.listen(2048)
-    return sock
+        return listening_socket("127.0.0.1", 0)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -240,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
     name = (argv if argv is not None else sys.argv[1:])[0]
     process = EndpointProcess(name)
     try:
-        asyncio.run(process.main())
+        run_loop(process.main())
     except LoopmlError as exc:
         log.error("endpoint %s failed: %s", name, exc.message)
         process.write(status="Failed", runtime={"error": exc.message})

@@ -48,11 +48,24 @@ class ModelFailed(LoopmlError):
     code = "model_error"
 
 
+class NoRoute(NotFoundError):
+    """No route answers this path (see ``/openapi.json``)."""
+
+    code = "not_found"
+
+
+class MethodNotAllowed(LoopmlError):
+    """The path exists but not for this HTTP method."""
+
+    http_status = 405
+    code = "method_not_allowed"
+
+
 class UnknownTarget(NotFoundError):
     """A multi-model request named a target model the endpoint does not host."""
 
     code = "unknown_target"
 
 
-__all__ = ["MalformedRequest", "ModelFailed", "Overloaded", "PayloadTooLarge", "TooManyRequests",
-           "UnknownTarget", "UnsupportedMediaType"]
+__all__ = ["MalformedRequest", "MethodNotAllowed", "ModelFailed", "NoRoute", "Overloaded", "PayloadTooLarge",
+           "TooManyRequests", "UnknownTarget", "UnsupportedMediaType"]

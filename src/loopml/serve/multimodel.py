@@ -26,6 +26,7 @@ class Target:
     folder: str
     digest: str
     version: str = "1"
+    trust: bool = False
 
 
 def _disk_size(folder: str) -> int:
@@ -40,7 +41,8 @@ class ModelCache:
                  ) -> None:
         self.targets = {t.name: t for t in targets}
         self.budget = budget_bytes
-        self._loader = loader or (lambda t: load_folder(t.folder, name=t.name, digest=t.digest, version=t.version))
+        self._loader = loader or (lambda t: load_folder(t.folder, name=t.name, digest=t.digest, version=t.version,
+                                                                  trust=t.trust))
         self._loaded: OrderedDict[str, tuple[ServedModel, int]] = OrderedDict()
         self._lock = threading.Lock()
         self._on_change = on_change or (lambda n: None)

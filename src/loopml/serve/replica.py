@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
 import time
 from pathlib import Path
@@ -46,18 +45,13 @@ def build_app(spec: dict[str, Any]) -> Any:
                                  on_change=metrics.loaded_models.set)
     else:
         t = targets[0]
-        source = load_folder(t.folder, name=t.name, digest=t.digest, version=t.version, output=config.output)
-        source(_warm_frame(source))
+        source = load_folder(t.folder, name=t.name, digest=t.digest, version=t.version, output=config.output,
+                             trust=t.trust)
+        from loopml.serve._decode import v2_datatype
+
+        source.extra["datatype"] = v2_datatype(source(_warm_frame(source)))  # OIP metadata states what infer gives
         metrics.loaded_models.set(1)
     return ModelServer(source, config=config, capture=capture, metrics=metrics)
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    return sock
 
 
 def serve(spec: dict[str, Any]) -> None:
@@ -65,14 +59,15 @@ def serve(spec: dict[str, Any]) -> None:
     import uvicorn
 
     from loopml.models import limit_resources
+    from loopml.serve._http import listening_socket
 
     limit_resources()  # before anything is deserialized
     app = build_app(spec)
-    sock = _bind(spec.get("host", "127.0.0.1"), int(spec.get("port", 0)))
+    sock = listening_socket(spec.get("host", "127.0.0.1"), int(spec.get("port", 0)))
     startup = time.monotonic() - _T0
     app.metrics.startup.set(startup)
     config = uvicorn.Config(app, log_level=spec.get("log_level", "warning"), access_log=False,
-                            http="httptools", loop="auto", lifespan="on", timeout_keep_alive=30,
+                            http="httptools", loop="auto", lifespan="on", timeout_keep_alive=30, proxy_headers=False,
                             timeout_graceful_shutdown=int(spec.get("drain_seconds", 30)))
     server = uvicorn.Server(config)
     ready = Path(spec["ready_file"]) if spec.get("ready_file") else None
@@ -85,12 +80,21 @@ def serve(spec: dict[str, Any]) -> None:
 
 
 def _watch_parent(server: Any, parent: int) -> None:
-    """Exit (after draining) when the endpoint process that started us is gone."""
+    """Exit (after draining) when the endpoint process that started us is gone (or a zombie).
+
+    The endpoint process is watched by pid and start time, not through our parent: a replica forked from
+    the zygote has the zygote as its parent, and the zygote lives as long as any of its children do."""
     import threading
 
+    import psutil
+
     def watch() -> None:
-        while parent and os.getppid() == parent:
-            time.sleep(0.5)
+        try:
+            endpoint = psutil.Process(parent)
+            while endpoint.is_running() and endpoint.status() != psutil.STATUS_ZOMBIE:
+                time.sleep(0.5)
+        except psutil.Error:
+            pass
         server.should_exit = True
 
     if parent:

@@ -86,6 +86,22 @@ def corruption_is_detected(store: ArtifactStore, scratch: Path) -> None:
     assert not store.verify(ref)
 
 
+def age_is_known_and_touch_keeps_the_bytes(store: ArtifactStore, scratch: Path) -> None:
+    ref = store.put_bytes(b"a blob garbage collection must be able to age")
+    age = store.age(ref)
+    assert age is not None and -5.0 < age < 600.0, f"age {age} of a blob written just now"
+    key = f"sha256/{ref.sha256[7:9]}/{ref.sha256[7:]}"
+    store.blobs.touch(key)
+    assert store.blobs.stat(key).size == ref.size
+    assert store.get_bytes(ref) == b"a blob garbage collection must be able to age"
+    assert store.age("sha256:" + "0" * 64) is None
+    try:
+        store.blobs.touch("sha256/00/" + "0" * 64)
+    except FileNotFoundError:
+        return
+    raise AssertionError("touching a missing blob did not raise FileNotFoundError")
+
+
 CONTRACT: list[Callable[[ArtifactStore, Path], None]] = [
     roundtrip_bytes,
     identical_content_stored_once,
@@ -93,4 +109,5 @@ CONTRACT: list[Callable[[ArtifactStore, Path], None]] = [
     declared_digest_mismatch_keeps_nothing,
     missing_and_malformed_digests,
     corruption_is_detected,
+    age_is_known_and_touch_keeps_the_bytes,
 ]

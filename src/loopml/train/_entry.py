@@ -88,7 +88,7 @@ def _load(hps: dict[str, Any]) -> dict[str, Any]:
     X, y = _builtin.split_xy(train, hps["target"])
     task = _builtin.infer_task(hps, y)
     data: dict[str, Any] = {"X": X, "y": y, "task": task,
-                            "classes": np.unique(y) if task == "classification" else None}
+                            "classes": np.unique(y) if task == "classification" and y is not None else None}
     if os.environ.get("SM_CHANNEL_VALIDATION"):
         vx, vy = _builtin.split_xy(read_channel(os.environ["SM_CHANNEL_VALIDATION"]), hps["target"])
         data["valid"] = (vx[X.columns], vy)

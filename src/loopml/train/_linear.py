@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -30,7 +30,9 @@ class State:
     def new(cls, n_features: int, seed: int) -> State:
         size = n_features + 1
         rng = np.random.default_rng(seed)
-        return cls(np.zeros(size), np.zeros(size), np.zeros(size), 0, 0, rng.bit_generator.state)
+        # numpy hands out the generator state as a fresh dict (typed as a Mapping)
+        state = cast(dict[str, Any], rng.bit_generator.state)
+        return cls(np.zeros(size), np.zeros(size), np.zeros(size), 0, 0, state)
 
     def to_bytes(self) -> bytes:
         buf = io.BytesIO()
@@ -68,8 +70,11 @@ def epoch(state: State, X: np.ndarray, y: np.ndarray, hps: dict[str, Any], *, lo
 
 
 def _predict(xb: np.ndarray, w: np.ndarray, logistic: bool) -> np.ndarray:
-    z = xb @ w
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))) if logistic else z
+    z: np.ndarray = xb @ w
+    if not logistic:
+        return z
+    probabilities: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+    return probabilities
 
 
 def _loss(pred: np.ndarray, y: np.ndarray, logistic: bool) -> float:

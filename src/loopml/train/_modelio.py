@@ -16,7 +16,7 @@ MANIFEST = "loopml-model.json"
 
 def _models() -> Any | None:
     try:
-        from loopml import models  # type: ignore[attr-defined]
+        from loopml import models
     except ImportError:
         return None
     return models if hasattr(models, "save") else None
@@ -50,7 +50,9 @@ def _native(model: Any, folder: Path) -> tuple[str, str]:
         return "lightgbm", "model.txt"
     import skops.io
 
-    skops.io.dump(model, folder / "model.skops")
+    from loopml.core.canonical import canonical_skops
+
+    (folder / "model.skops").write_bytes(canonical_skops(skops.io.dumps(model)))
     return "sklearn", "model.skops"
 
 

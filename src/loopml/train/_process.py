@@ -37,6 +37,7 @@ class Attempt:
     stop_grace: float = 10.0
     should_stop: Callable[[str], str | None] | None = None
     on_tick: Callable[[], None] | None = None
+    preexec: Callable[[], None] | None = None  # run in the job process before it starts (cluster nodes)
     # results
     returncode: int | None = None
     stop_reason: str | None = None
@@ -103,7 +104,7 @@ def run_attempt(attempt: Attempt) -> Attempt:
     """Start the job process and supervise it until it exits; fills ``returncode`` and ``stop_reason``."""
     started = time.monotonic()
     proc = subprocess.Popen(attempt.command, cwd=attempt.cwd, env=attempt.env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+                            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=attempt.preexec)
     attempt.layout.pid_file.write_text(str(proc.pid))
     pump = _LogPump(attempt, proc.stdout)
     pump.start()

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from loopml.core import clock, ids
+from loopml.core import clock, ids, names
 from loopml.errors import NotFoundError, ValidationError
 from loopml.train._tables import experiments, latest_metrics, metrics, run_params, runs
 
@@ -20,6 +20,7 @@ KINDS = ("training", "tuning", "processing", "evaluation", "transform")
 STARTING, TRAINING, INTERRUPTED = "STARTING", "TRAINING", "INTERRUPTED"
 COMPLETED, FAILED, STOPPED = "COMPLETED", "FAILED", "STOPPED"
 TERMINAL = (COMPLETED, FAILED, STOPPED)
+STATUSES = (STARTING, TRAINING, INTERRUPTED, *TERMINAL)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,12 @@ class Run:
         """The status sequence, e.g. ``["STARTING", "TRAINING", "COMPLETED"]``."""
         return [h["status"] for h in self.history]
 
+    def _repr_html_(self) -> str:
+        from loopml.core.fragments import notebook
+        from loopml.train.html import render_run
+
+        return notebook(render_run(self))
+
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
         out["history"] = list(self.history)
@@ -102,8 +109,7 @@ class Run:
 # -- experiments ------------------------------------------------------------------------------------
 def ensure_experiment(conn: Connection, name: str, *, actor: str) -> str:
     """The id of experiment ``name``, created when missing."""
-    if not name or len(name) > 200:
-        raise ValidationError(f"experiment name {name!r} must be 1-200 characters; pick a short name")
+    names.check("experiment", name, example="churn-tuning")
     key = (str(conn.engine.url), name)
     found = _EXPERIMENT_IDS.get(key) or conn.execute(
         sa.select(experiments.c.id).where(experiments.c.name == name)).scalar()
@@ -254,11 +260,15 @@ def _upsert_latest(conn: Connection, run_id: str, points: list[dict[str, Any]]) 
 def _upsert_statement(dialect: str) -> Any:
     """``INSERT … ON CONFLICT DO UPDATE`` keeping the highest step (built once per dialect)."""
     if dialect not in _UPSERTS:
+        stmt: Any  # the PostgreSQL and SQLite inserts are distinct classes with the same on_conflict API
         if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
+            from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+            stmt = postgresql_insert(latest_metrics)
         else:
-            from sqlalchemy.dialects.sqlite import insert
-        stmt = insert(latest_metrics)
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            stmt = sqlite_insert(latest_metrics)
         _UPSERTS[dialect] = stmt.on_conflict_do_update(
             index_elements=["run_id", "key"],
             set_={"step": stmt.excluded.step, "value": stmt.excluded.value},

@@ -126,3 +126,35 @@ def _number(clause: Clause) -> float:
         raise ValidationError(
             f"{clause.field} compares to {clause.value!r}, which is not a number; metrics compare to numbers")
     return clause.value
+
+
+
+_ORDER = re.compile(r"^\s*(?P<field>\S+?)(?:\s+(?P<direction>asc|desc))?\s*$", re.IGNORECASE)
+_ORDER_ATTRS = {"created_at": runs.c.created_at, "ended_at": runs.c.ended_at, "name": runs.c.name,
+                "status": runs.c.status, "kind": runs.c.kind, "compute_seconds": runs.c.compute_seconds}
+_ORDER_HELP = ("order by `metrics.<key>`, `params.<key>` or one of "
+               f"{', '.join(sorted(_ORDER_ATTRS))}, then ASC or DESC (e.g. `metrics.auc DESC`)")
+
+
+def _columns(field: str) -> list[Any]:
+    scope, _, key = field.partition(".")
+    if scope == "metrics" and key:
+        return [sa.select(latest_metrics.c.value).where(
+            latest_metrics.c.run_id == runs.c.id, latest_metrics.c.key == key).scalar_subquery()]
+    if scope == "params" and key:  # numbers as numbers, then the rest as text
+        return [sa.select(column).where(run_params.c.run_id == runs.c.id, run_params.c.key == key).scalar_subquery()
+                for column in (run_params.c.num, run_params.c.value)]
+    if field in _ORDER_ATTRS:
+        return [_ORDER_ATTRS[field]]
+    raise ValidationError(f"cannot order runs by {field!r}; {_ORDER_HELP}", order_by=field)
+
+
+def order_terms(order_by: str) -> list[Any]:
+    """``ORDER BY`` terms for ``metrics.auc DESC``, ``params.alpha``, ``created_at ASC``…; runs without the
+    value come last, and ties go newest first."""
+    match = _ORDER.match(order_by)
+    if match is None:
+        raise ValidationError(f"cannot order runs by {order_by!r}; {_ORDER_HELP}", order_by=order_by)
+    descending = (match["direction"] or "asc").lower() == "desc"
+    terms = [(c.desc() if descending else c.asc()).nulls_last() for c in _columns(match["field"])]
+    return [*terms, runs.c.created_at.desc(), runs.c.id.desc()]

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
-import platform
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loopml import pipelines
 from loopml.core import context
 from loopml.errors import NotFoundError, ValidationError
 
@@ -102,6 +100,35 @@ def _dataset_channel(channel: str, text: str) -> dict[str, Any]:
             "file": "data.parquet"}
 
 
+def channel_columns(info: dict[str, Any]) -> list[str] | None:
+    """The column names of a resolved channel (a dataset, or a CSV/Parquet file or folder), read without
+    loading the rows; None when they cannot be told up front (a folder of other files, a DataFrame)."""
+    if info["type"] == "dataset":
+        from loopml import data
+
+        return [c.name for c in data.get_dataset(info["name"], info["version"]).schema]
+    if info["type"] != "file":
+        return None
+    path = Path(info["path"])
+    if path.is_dir():
+        found = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".csv", ".parquet"))
+        if not found:
+            return None
+        path = found[0]
+    try:
+        if path.suffix.lower() == ".parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+        if path.suffix.lower() == ".csv":
+            import pandas as pd
+
+            return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+    except Exception:  # noqa: BLE001  (an unreadable file is reported by the job that reads it)
+        return None
+    return None
+
+
 def _path_sha(path: Path) -> str:
     digest = hashlib.sha256()
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
@@ -171,25 +198,16 @@ def write_config(layout: Layout, hps: dict[str, Any], channels: dict[str, Any]) 
     (layout.config / "resourceconfig.json").write_text(json.dumps({"current_host": "algo-1", "hosts": ["algo-1"]}))
 
 
-@functools.lru_cache(maxsize=1)
 def environment_info() -> dict[str, Any]:
-    """Python, platform and every installed package's version."""
-    from importlib import metadata
+    """Python, platform, every installed package's version (the lock), thread and seed settings."""
+    from loopml.core.environment import environment_info as info
 
-    packages = {}
-    for dist in metadata.distributions():
-        name = dist.metadata["Name"]
-        if name:
-            packages[name.lower()] = dist.version
-    return {"python": sys.version.split()[0], "implementation": platform.python_implementation(),
-            "platform": platform.platform(), "packages": dict(sorted(packages.items()))}
+    return info()
 
 
 def code_info(script: Path | None, algorithm: str | None, *, origin: Path | None = None) -> dict[str, Any]:
     """The code a job runs: git commit and dirty-diff hash of ``origin``, the script's sha256 (or the built-in)."""
-    from loopml.pipelines._code import git_info
-
-    info: dict[str, Any] = dict(git_info(origin if origin is not None else Path.cwd()))
+    info: dict[str, Any] = dict(pipelines.git_info(origin if origin is not None else Path.cwd()))
     if script is not None:
         info["script"] = script.name
         info["script_sha256"] = "sha256:" + hashlib.sha256(script.read_bytes()).hexdigest()

@@ -7,6 +7,7 @@ rounds or epochs between checkpoints; 0 turns checkpoints off).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +54,7 @@ def _int(value: Any) -> int:
     return int(number)
 
 
-_CASTS = {"int": _int, "float": float, "str": str, "bool": _bool}
+_CASTS: dict[str, Callable[[Any], Any]] = {"int": _int, "float": float, "str": str, "bool": _bool}
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from loopml.core import clock, context, faults
-from loopml.core._sql import insert_ignore
+from loopml.core.rows import insert_ignore
 from loopml.errors import ArtifactCorrupted, NotFoundError
 from loopml.train import _signals
 from loopml.train._tables import checkpoints as checkpoints_table

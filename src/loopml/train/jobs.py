@@ -22,10 +22,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from loopml.core import audit, clock, context, leases
+from loopml.config import get_settings
+from loopml.core import audit, checks, clock, context, leases, logs
 from loopml.core.integrity import record_artifact
 from loopml.errors import ConflictError, LoopmlError, ValidationError
 from loopml.train import _modelio, _process, _records, _workdir, tracking
+from loopml.train import _ray as _cluster
 from loopml.train._records import COMPLETED, FAILED, INTERRUPTED, STARTING, STOPPED, TRAINING, Run
 from loopml.train._tables import checkpoints, runs
 from loopml.train.algorithms import validate_hyperparameters
@@ -33,6 +35,7 @@ from loopml.train.algorithms import validate_hyperparameters
 SLOT_PREFIX = "train:slot:"
 SLOT_TTL = 30.0
 MODEL_MEDIA_TYPE = "application/vnd.loopml.model+dir"
+_log = logs.stage_logger("train")
 
 
 class JobFailed(LoopmlError):
@@ -42,6 +45,23 @@ class JobFailed(LoopmlError):
     code = "job_failed"
 
 
+SEED: list[checks.Constraint] = [checks.Interval(int, 0, 2**32 - 1), checks.NONE]
+"""A random seed: what NumPy, XGBoost and LightGBM all accept."""
+RUN_CONSTRAINTS: dict[str, list[checks.Constraint]] = {
+    "max_runtime": [checks.Interval(float, 0, checks.TEN_YEARS, closed="right"), checks.NONE],
+    "max_wait": [checks.Interval(float, 0, checks.TEN_YEARS, closed="right"), checks.NONE],
+    "max_restarts": [checks.Interval(int, 0, 1000)], "stop_grace": [checks.Interval(float, 0, 3600)],
+    "seed": SEED, "interruptible": [checks.Typed(bool, "bool")], "stream": [checks.Typed(bool, "bool")],
+    "raise_on_failure": [checks.Typed(bool, "bool")],
+    "channels": [checks.Typed(dict, "dict"), checks.NONE], "hyperparameters": [checks.Typed(dict, "dict"), checks.NONE],
+    "environment": [checks.Typed(dict, "dict"), checks.NONE], "tags": [checks.Typed(dict, "dict"), checks.NONE],
+    "resources": [checks.Typed(dict, "dict"), checks.NONE],
+}
+"""What :func:`run` accepts (the algorithm and its hyperparameters: :mod:`loopml.train.algorithms`; the
+experiment name: :mod:`loopml.core.names`; ``max_wait`` must also exceed ``max_runtime``)."""
+
+
+@checks.validate_params(RUN_CONSTRAINTS)
 def run(
     script: str | Path | None = None, *, algorithm: str | None = None, channels: dict[str, Any] | None = None,
     hyperparameters: dict[str, Any] | None = None, experiment: str = "default", name: str | None = None,
@@ -50,6 +70,7 @@ def run(
     environment: dict[str, str] | None = None, seed: int | None = None, source_dir: str | Path | None = None,
     tags: dict[str, str] | None = None, parent_id: str | None = None, stream: bool = True,
     should_stop: Callable[[str], str | None] | None = None, raise_on_failure: bool = False,
+    resources: dict[str, Any] | None = None,
 ) -> Run:
     """Run a training job and wait for it to end.
 
@@ -77,6 +98,10 @@ def run(
         stream: echo the job's log lines to this process's stdout.
         should_stop: polled while the job runs; return a reason to stop it (used for pruning).
         raise_on_failure: raise :class:`JobFailed` instead of returning a FAILED run.
+        resources: what the job needs of a cluster node: ``{"cpus": 2, "memory": "4GiB", "gpus": 1}``
+            and custom resources by name (``{"ssd": 1}``). With a cluster configured (``LOOPML_CLUSTER``)
+            each attempt runs as a Ray task on a node that has them; a request no node can meet fails
+            at once. Without a cluster the job runs here and the request is only recorded.
 
     Returns:
         The run as it ended.
@@ -85,10 +110,12 @@ def run(
         ValidationError: bad arguments or hyperparameters (nothing was started).
         NotFoundError: a channel names a dataset or file that does not exist (nothing was started).
     """
-    spec = _spec(script, algorithm, channels or {}, hyperparameters or {}, seed=seed, source_dir=source_dir,
-                 max_runtime=max_runtime, max_wait=max_wait, interruptible=interruptible,
+    spec = check(script, algorithm=algorithm, channels=channels, hyperparameters=hyperparameters, seed=seed,
+                 source_dir=source_dir, max_runtime=max_runtime, max_wait=max_wait, interruptible=interruptible,
                  max_restarts=max_restarts, stop_grace=stop_grace, metric_definitions=metric_definitions,
-                 environment=environment)
+                 environment=environment, resources=_resources(resources))
+    if context.get_settings().cluster:
+        _cluster.check_fits(spec)  # before anything is recorded: a request no node can meet never queues
     created = tracking.create_run(experiment, kind="training", name=name or spec["algorithm"] or spec["script"],
                                   params=spec["hyperparameters"], tags=tags, parent_id=parent_id, spec=spec,
                                   seed=spec["seed"])
@@ -100,11 +127,50 @@ def run(
     return _execute(created.id, spec, stream=stream, should_stop=should_stop, raise_on_failure=raise_on_failure)
 
 
-def _spec(script: str | Path | None, algorithm: str | None, channels: dict[str, Any], hps: dict[str, Any],
-          **options: Any) -> dict[str, Any]:
+def _resources(given: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not given:
+        return None
+    from loopml.core.cluster import resources
+
+    known = {k: given[k] for k in ("cpus", "memory", "gpus") if k in given}
+    checked = resources(**known, custom={k: v for k, v in given.items() if k not in known})
+    return {"cpus": checked.cpus, "memory": checked.memory, "gpus": checked.gpus, "custom": checked.custom}
+
+
+def _check_target(target: str, channels: dict[str, dict[str, Any]]) -> None:
+    """A built-in's label column is in its train and validation channels, told before the job starts."""
+    import difflib
+
+    for name in ("train", "validation"):
+        columns = _workdir.channel_columns(channels[name]) if name in channels else None
+        if columns is None or target in columns:
+            continue
+        close = difflib.get_close_matches(target, columns, n=1)
+        hint = f"did you mean --target {close[0]}? " if close else ""
+        raise ValidationError(f"target column {target!r} is not in the {name} channel; {hint}its columns are "
+                              f"{', '.join(columns)}", target=target, channel=name)
+
+
+def check(script: str | Path | None = None, *, algorithm: str | None = None, channels: dict[str, Any] | None = None,
+          hyperparameters: dict[str, Any] | None = None, **options: Any) -> dict[str, Any]:
+    """Check a job's arguments as :func:`run` takes them, and return the job's spec; nothing starts.
+
+    Raises:
+        ValidationError: a bad argument, hyperparameter or time limit.
+        NotFoundError: a channel names a dataset or file that does not exist.
+    """
     if (script is None) == (algorithm is None):
         raise ValidationError("pass exactly one of script= (a training script) or algorithm= (a built-in)")
-    max_runtime, max_wait = options["max_runtime"], options["max_wait"]
+    channels, hps = channels or {}, hyperparameters or {}
+    options = {"seed": None, "source_dir": None, "max_runtime": None, "max_wait": None, "interruptible": False,
+               "max_restarts": 0, "stop_grace": 10.0, "metric_definitions": None, "environment": None,
+               "resources": None, **options}
+    max_runtime = options["max_runtime"] = checks.optional_number(options["max_runtime"], "max_runtime", above=0,
+                                                                   high=checks.TEN_YEARS)
+    max_wait = options["max_wait"] = checks.optional_number(options["max_wait"], "max_wait", above=0,
+                                                             high=checks.TEN_YEARS)
+    options["max_restarts"] = checks.integer(options["max_restarts"], "max_restarts", low=0, high=1000)
+    options["stop_grace"] = checks.number(options["stop_grace"], "stop_grace", low=0, high=3600)
     if max_wait is not None and max_runtime is not None and max_wait <= max_runtime:
         raise ValidationError(f"max_wait ({max_wait:g} s) must be greater than max_runtime ({max_runtime:g} s): "
                               "it bounds the whole job, waiting and interruptions included")
@@ -124,6 +190,8 @@ def _spec(script: str | Path | None, algorithm: str | None, channels: dict[str, 
         source_dir = str(Path(source_dir).resolve()) if source_dir else None
         script = str(script) if source_dir else str(script_file.resolve())
     resolved = {name: _workdir.resolve_channel(name, source) for name, source in channels.items()}
+    if algorithm is not None and hps.get("target"):
+        _check_target(hps["target"], resolved)
     return {"script": script, "source_dir": source_dir, "algorithm": algorithm, "channels": resolved,
             "hyperparameters": hps, "seed": seed, "submitted": time.time(), **options}
 
@@ -166,21 +234,31 @@ def _command(layout: _workdir.Layout, spec: dict[str, Any]) -> list[str]:
 
 # -- supervision -----------------------------------------------------------------------------------
 def _execute(run_id: str, spec: dict[str, Any], *, stream: bool, should_stop: Any, raise_on_failure: bool) -> Run:
+    logs.log_event(_log, "job.start", run_id=run_id, algorithm=spec.get("algorithm"), script=spec.get("script"))
     layout = _workdir.layout_for(run_id)
+    node_losses = 0
     while True:
-        slot = _wait_for_slot(run_id, spec)
-        if slot is None:
-            _finish(run_id, STOPPED, reason="MaxWaitTimeExceeded")
-            break
-        try:
-            attempt = _attempt(run_id, spec, layout, slot, stream=stream, should_stop=should_stop)
-        finally:
-            _release(slot)
-        status = _settle(run_id, spec, layout, attempt)
+        if context.get_settings().cluster:
+            status, lost_node = _cluster_attempt(run_id, spec, layout, should_stop=should_stop)
+            node_losses += lost_node
+            if lost_node and node_losses <= _cluster.NODE_LOSS_RESTARTS:
+                tracking.set_status(run_id, STARTING, reason="restarting on another node after its node was lost")
+                continue
+        else:
+            slot = _wait_for_slot(run_id, spec)
+            if slot is None:
+                _finish(run_id, STOPPED, reason="MaxWaitTimeExceeded")
+                break
+            try:
+                attempt = _attempt(run_id, spec, layout, slot, stream=stream, should_stop=should_stop)
+            finally:
+                _release(slot)
+            status = _settle(run_id, spec, layout, attempt)
         if status != INTERRUPTED or not _restart_allowed(run_id, spec):
             break
         tracking.set_status(run_id, STARTING, reason="restarting after an interruption")
     result = tracking.get_run(run_id)
+    logs.log_event(_log, "job.end", run_id=run_id, status=result.status, compute_seconds=result.compute_seconds)
     if raise_on_failure and result.status == FAILED:
         raise JobFailed(result.error or "the training job failed", run_id=run_id)
     return result
@@ -188,10 +266,7 @@ def _execute(run_id: str, spec: dict[str, Any], *, stream: bool, should_stop: An
 
 def _attempt(run_id: str, spec: dict[str, Any], layout: _workdir.Layout, slot: leases.Lease, *, stream: bool,
              should_stop: Any) -> _process.Attempt:
-    with context.get_db().write() as conn:
-        row = conn.execute(sa.select(runs.c.attempts, runs.c.started_at).where(runs.c.id == run_id)).one()
-        _records.append_status(conn, run_id, TRAINING, attempts=row.attempts + 1, heartbeat_at=clock.now(),
-                               started_at=row.started_at or clock.now())
+    _mark_training(run_id)
     env = _workdir.job_env(layout, run_id=run_id, channels=list(spec["channels"]), hps=spec["hyperparameters"],
                            seed=spec["seed"], algorithm=spec["algorithm"], extra=spec.get("environment") or {})
     attempt = _process.Attempt(
@@ -203,20 +278,65 @@ def _attempt(run_id: str, spec: dict[str, Any], layout: _workdir.Layout, slot: l
     return _process.run_attempt(attempt)
 
 
-def _settle(run_id: str, spec: dict[str, Any], layout: _workdir.Layout, attempt: _process.Attempt) -> str:
+def _mark_training(run_id: str) -> None:
+    with context.get_db().write() as conn:
+        row = conn.execute(sa.select(runs.c.attempts, runs.c.started_at).where(runs.c.id == run_id)).one()
+        _records.append_status(conn, run_id, TRAINING, attempts=row.attempts + 1, heartbeat_at=clock.now(),
+                               started_at=row.started_at or clock.now())
+
+
+def _cluster_attempt(run_id: str, spec: dict[str, Any], layout: _workdir.Layout, *,
+                     should_stop: Any) -> tuple[str, bool]:
+    """One attempt as a Ray task; returns its status and whether its node was lost."""
+    staged = _cluster.stage_inputs(layout, spec)
+    _cluster.clear_stop(run_id)
+    ref = _cluster.submit(run_id, spec, staged, time_left=_runtime_left(run_id, spec))
+    _mark_training(run_id)
+    began = time.monotonic()
+    summary = _cluster.wait(ref, run_id, should_stop)
+    attempt = _process.Attempt(run_id=run_id, command=[], env={}, layout=layout, cwd=layout.root)
+    if isinstance(summary, BaseException):
+        attempt.returncode, attempt.seconds = -signal.SIGKILL, _seconds_until_loss(run_id, time.monotonic() - began)
+        attempt.tail = [f"its node was lost ({type(summary).__name__})"]
+        return _settle(run_id, spec, layout, attempt, remote={}), True
+    attempt.returncode, attempt.stop_reason = summary["returncode"], summary["stop_reason"]
+    attempt.seconds, attempt.tail = summary["seconds"], summary["tail"]
+    return _settle(run_id, spec, layout, attempt, remote=summary), False
+
+
+def _seconds_until_loss(run_id: str, waited: float) -> float:
+    """Compute an attempt used before its node died: from TRAINING to its last heartbeat."""
+    current = tracking.get_run(run_id)
+    started = [h["at"] for h in current.history if h["status"] == TRAINING]
+    with context.get_db().read() as conn:
+        beat = conn.execute(sa.select(runs.c.heartbeat_at).where(runs.c.id == run_id)).scalar()
+    if beat is None or not started:
+        return waited
+    from datetime import datetime
+
+    return max(0.0, min(waited, (clock.as_utc(beat) - datetime.fromisoformat(started[-1])).total_seconds()))
+
+
+def _settle(run_id: str, spec: dict[str, Any], layout: _workdir.Layout, attempt: _process.Attempt,
+            remote: dict[str, Any] | None = None) -> str:
+    """Record how an attempt ended; ``remote`` holds what a cluster node already uploaded (None: local)."""
     status = _process.outcome(attempt)
     lost = _lost_seconds(run_id, attempt.seconds) if status in (INTERRUPTED, STOPPED) else 0.0
     values: dict[str, Any] = {"compute_seconds": runs.c.compute_seconds + attempt.seconds,
                               "interrupted_seconds": runs.c.interrupted_seconds + lost}
     if status == COMPLETED:
-        values.update(_save_outputs(run_id, layout))
+        values.update(remote.get("outputs", {}) if remote is not None else _save_outputs(run_id, layout))
     if status == FAILED:
         tail = "\n".join(attempt.tail[-20:])
         values["error"] = f"the job exited with code {attempt.returncode}; last lines of its log:\n{tail}"
     reason = attempt.stop_reason if status == STOPPED else values.get("error")
     if status == INTERRUPTED:
         reason = f"exit code {attempt.returncode}; resume with `loopml train resume {run_id}`"
-    values["logs_digest"] = _store_logs(layout)
+        if remote == {}:
+            reason = f"{attempt.tail[-1]}; its last checkpoint is in the artifact store"
+    values["logs_digest"] = remote.get("logs_digest") if remote is not None else _store_logs(layout)
+    if remote and remote.get("node"):
+        values["environment"] = {**tracking.get_run(run_id).environment, "node": remote["node"]}
     _finish(run_id, status, reason=reason, **values)
     return status
 
@@ -285,7 +405,7 @@ def _restart_allowed(run_id: str, spec: dict[str, Any]) -> bool:
 # -- capacity --------------------------------------------------------------------------------------
 def slot_count() -> int:
     """How many training jobs may run at once on this installation (``LOOPML_TRAIN_SLOTS``)."""
-    return max(1, int(os.environ.get("LOOPML_TRAIN_SLOTS", str(os.cpu_count() or 1))))
+    return get_settings().train_slots
 
 
 def _wait_for_slot(run_id: str, spec: dict[str, Any]) -> leases.Lease | None:

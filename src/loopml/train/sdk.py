@@ -14,6 +14,8 @@ import threading
 import time
 from typing import Any
 
+from loopml.config import get_settings
+
 _lock = threading.RLock()
 _buffer: list[tuple[str, float, int, float]] = []
 _steps: dict[str, int] = {}
@@ -73,7 +75,7 @@ def flush() -> int:
 
 
 def _flush_every() -> float:
-    return float(os.environ.get("LOOPML_METRIC_FLUSH_SECONDS", "1"))
+    return get_settings().metric_flush_seconds
 
 
 def hyperparameters() -> dict[str, Any]:

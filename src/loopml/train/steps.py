@@ -18,7 +18,8 @@ from loopml.pipelines import step
 
 
 @step(name="train_model", cache=True)
-def train_model(algorithm: str, channels: dict, hyperparameters: dict, experiment: str = "pipelines") -> dict:
+def train_model(algorithm: str, channels: dict[str, Any], hyperparameters: dict[str, Any],
+                experiment: str = "pipelines") -> dict[str, Any]:
     """Run a built-in training job; outputs ``{"run_id", "model_digest", "metrics"}`` (raises on failure)."""
     from loopml.train import jobs
 
@@ -30,8 +31,9 @@ def train_model(algorithm: str, channels: dict, hyperparameters: dict, experimen
 
 
 @step(name="tune_model", cache=True)
-def tune_model(algorithm: str, channels: dict, hyperparameters: dict, space: dict, objective: str,
-               max_trials: int = 10, max_parallel: int = 1, experiment: str = "pipelines") -> dict:
+def tune_model(algorithm: str, channels: dict[str, Any], hyperparameters: dict[str, Any], space: dict[str, Any],
+               objective: str, max_trials: int = 10, max_parallel: int = 1,
+               experiment: str = "pipelines") -> dict[str, Any]:
     """Tune a built-in; ``space`` maps names to ``["int", lo, hi]``, ``["float", lo, hi, "log"?]`` or
     ``["cat", a, b, …]``. Outputs ``{"run_id", "best_run_id", "best_value", "best_params", "model_digest"}``."""
     from loopml.train.tuning import tune

@@ -12,10 +12,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from loopml.core import audit, clock, context, ids
+from loopml.core import audit, checks, clock, context, ids
 from loopml.errors import ValidationError
 from loopml.train import _records, _search
-from loopml.train._records import KINDS, MetricPoint, Run
+from loopml.train._records import KINDS, STATUSES, MetricPoint, Run
 from loopml.train._tables import experiments, metrics, runs
 
 
@@ -129,20 +129,31 @@ def metric_history(run_id: str, key: str) -> list[MetricPoint]:
 
 def list_runs(
     *, experiment: str | None = None, kind: str | None = None, status: str | None = None,
-    parent_id: str | None = None, limit: int = 100,
+    parent_id: str | None = None, top_level: bool = False, order_by: str | None = None, limit: int = 100,
 ) -> list[Run]:
-    """Runs, newest first, optionally filtered."""
-    return _select(_filters(experiment, kind, status, parent_id), limit=limit)
+    """Runs, newest first (or by ``order_by``), optionally filtered.
+
+    Args:
+        experiment, kind, status, parent_id: keep the runs that match.
+        top_level: leave out the runs that belong to another (the trials of a tuning study).
+        order_by: ``metrics.<key>``, ``params.<key>``, ``created_at``, ``ended_at``, ``name``, ``status``, ``kind``
+            or ``compute_seconds``, optionally followed by ``ASC`` or ``DESC``; runs without the value come last.
+        limit: at most this many runs.
+    """
+    limit, _ = checks.page(limit)
+    return _select(_filters(experiment, kind, status, parent_id, top_level), limit=limit, order_by=order_by)
 
 
-def search_runs(query: str, *, experiment: str | None = None, limit: int = 1000) -> list[Run]:
-    """Runs matching a search such as ``metrics.auc > 0.8 and params.max_depth = 6`` (newest first).
+def search_runs(query: str, *, experiment: str | None = None, top_level: bool = False, order_by: str | None = None,
+                limit: int = 1000) -> list[Run]:
+    """Runs matching a search such as ``metrics.auc > 0.8 and params.max_depth = 6`` (newest first, or by
+    ``order_by`` as in :func:`list_runs`).
 
     Raises:
-        ValidationError: the search does not parse; the message shows the grammar.
+        ValidationError: the search or the order does not parse; the message shows the grammar.
     """
     where = _search.compile_where(_search.parse(query))
-    return _select([*where, *_filters(experiment, None, None, None)], limit=limit)
+    return _select([*where, *_filters(experiment, None, None, None, top_level)], limit=limit, order_by=order_by)
 
 
 def compare_runs(run_ids: list[str]) -> dict[str, Any]:
@@ -158,8 +169,13 @@ def compare_runs(run_ids: list[str]) -> dict[str, Any]:
     }
 
 
-def _filters(experiment: str | None, kind: str | None, status: str | None, parent_id: str | None) -> list[Any]:
-    out: list[Any] = []
+def _filters(experiment: str | None, kind: str | None, status: str | None, parent_id: str | None,
+             top_level: bool = False) -> list[Any]:
+    out: list[Any] = [runs.c.parent_id.is_(None)] if top_level else []
+    if kind is not None and kind not in KINDS:
+        raise ValidationError(f"unknown run kind {kind!r}; kinds are {', '.join(KINDS)}")
+    if status is not None and status not in STATUSES:
+        raise ValidationError(f"unknown run status {status!r}; statuses are {', '.join(STATUSES)}")
     if experiment is not None:
         out.append(runs.c.experiment_id.in_(sa.select(experiments.c.id).where(experiments.c.name == experiment)))
     if kind is not None:
@@ -171,8 +187,9 @@ def _filters(experiment: str | None, kind: str | None, status: str | None, paren
     return out
 
 
-def _select(where: list[Any], *, limit: int) -> list[Run]:
-    query = sa.select(runs).where(*where).order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(limit)
+def _select(where: list[Any], *, limit: int, order_by: str | None = None) -> list[Run]:
+    order = _search.order_terms(order_by) if order_by else [runs.c.created_at.desc(), runs.c.id.desc()]
+    query = sa.select(runs).where(*where).order_by(*order).limit(limit)
     with context.get_db().read() as conn:
         return _records.rows_to_runs(conn, list(conn.execute(query)))
 

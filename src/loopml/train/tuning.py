@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from loopml.core import context
+from loopml.core import checks, context
 from loopml.errors import NotFoundError, ValidationError
 from loopml.train import jobs, tracking
 from loopml.train._records import COMPLETED, STOPPED, Run
@@ -137,6 +138,22 @@ def _suggest(trial: Any, space: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+SAMPLERS = ("tpe", "random", "grid")
+MAX_PARALLEL = 64
+TUNE_CONSTRAINTS: dict[str, list[checks.Constraint]] = {
+    "space": [checks.Typed(dict, "dict")], "direction": [checks.Options("maximize", "minimize")],
+    "max_trials": [checks.Interval(int, 1, 100_000)], "max_parallel": [checks.Interval(int, 1, MAX_PARALLEL)],
+    "sampler": [checks.Options(*SAMPLERS)], "pruner": [checks.Options("median", "hyperband", "none"), checks.NONE],
+    "early_stopping_trials": [checks.Interval(int, 1, 100_000), checks.NONE], "seed": jobs.SEED,
+    "stream": [checks.Typed(bool, "bool")],
+    "channels": [checks.Typed(dict, "dict"), checks.NONE], "hyperparameters": [checks.Typed(dict, "dict"), checks.NONE],
+    "resources": [checks.Typed(dict, "dict"), checks.NONE],
+}
+"""What :func:`tune` accepts (the objective: the name of a metric the trials log; the search space: each
+dimension by :func:`check_space`; the experiment name: :mod:`loopml.core.names`)."""
+
+
+@checks.validate_params(TUNE_CONSTRAINTS)
 def tune(
     space: dict[str, Any], *, objective: str, direction: str = "maximize", script: str | None = None,
     algorithm: str | None = None, channels: dict[str, Any] | None = None,
@@ -144,6 +161,7 @@ def tune(
     sampler: str = "tpe", pruner: str | None = "median", early_stopping_trials: int | None = None,
     warm_start_from: str | None = None, experiment: str = "tuning", seed: int | None = 0,
     metric_definitions: list[dict[str, str]] | None = None, stream: bool = False,
+    resources: dict[str, Any] | None = None, on_trial: Callable[[dict[str, Any]], None] | None = None,
 ) -> TuningResult:
     """Search hyperparameters with trials run as concurrent training jobs.
 
@@ -154,7 +172,8 @@ def tune(
         script, algorithm, channels, hyperparameters: what each trial runs (as :func:`loopml.train.run`);
             ``hyperparameters`` are fixed, the search space is laid over them.
         max_trials: the number of trials.
-        max_parallel: trials running at the same time.
+        max_parallel: trials running at the same time; on a cluster (``LOOPML_CLUSTER``) each trial is a
+            Ray task and this is bounded by how many trials the cluster's CPUs can hold at once.
         sampler: ``tpe`` (default), ``random`` or ``grid``.
         pruner: ``median`` (default), ``hyperband`` or None; prunes on the objective's intermediate values.
         early_stopping_trials: stop when this many finished trials in a row did not improve the best.
@@ -163,6 +182,9 @@ def tune(
         seed: the sampler's seed.
         metric_definitions: regex metrics over the trials' output (see :func:`loopml.train.run`).
         stream: echo trial logs.
+        resources: what each trial needs of a cluster node (as :func:`loopml.train.run`).
+        on_trial: called with each finished trial's row (trial, run_id, status, pruned, value, parameters),
+            e.g. to show a live trial table.
 
     Returns:
         The trial table and the best trial's run and model.
@@ -172,10 +194,10 @@ def tune(
     """
     import optuna
 
-    if direction not in ("maximize", "minimize"):
-        raise ValidationError(f"direction {direction!r} must be maximize or minimize")
-    if max_trials < 1 or max_parallel < 1:
-        raise ValidationError("max_trials and max_parallel must be at least 1")
+    _check(space, objective=objective, sampler=sampler, warm_start_from=warm_start_from)
+    jobs.check(script, algorithm=algorithm, channels=channels, metric_definitions=metric_definitions,
+               hyperparameters={**(hyperparameters or {}), **_sample(space)})
+    max_parallel = _cluster_bound(max_parallel, resources)
     parent = tracking.create_run(experiment, kind="tuning", status="TRAINING", params={
         "objective": objective, "direction": direction, "max_trials": max_trials, "max_parallel": max_parallel,
         "sampler": sampler, "pruner": pruner or "none", "space": {k: repr(v) for k, v in space.items()}})
@@ -186,14 +208,100 @@ def tune(
     if warm_start_from:
         _warm_start(study, warm_start_from)
     job = dict(script=script, algorithm=algorithm, channels=channels, hyperparameters=hyperparameters or {},
-               experiment=experiment, metric_definitions=metric_definitions, stream=stream)
-    loop = _Loop(study, space, objective, direction, job, parent.id, early_stopping_trials)
+               experiment=experiment, metric_definitions=metric_definitions, stream=stream, resources=resources)
+    loop = _Loop(study, space, objective, direction, job, parent.id, early_stopping_trials, on_trial)
     try:
         loop.run(max_trials, max_parallel)
     except BaseException as exc:
         tracking.set_status(parent.id, "FAILED", reason=f"{type(exc).__name__}: {exc}"[:2000])
         raise
     return _finish(parent.id, study_name, loop)
+
+
+def _cluster_bound(max_parallel: int, resources: dict[str, Any] | None) -> int:
+    """On a cluster, no more trials at once than its CPUs hold (each trial asks for ``cpus``, default 1)."""
+    if not context.get_settings().cluster:
+        return max_parallel
+    from loopml.core import cluster
+
+    per_trial = float((resources or {}).get("cpus", 1.0)) or 1.0
+    return max(1, min(max_parallel, int(cluster.total("CPU") // per_trial)))
+
+
+def _check(space: dict[str, Any], *, objective: str, sampler: str, warm_start_from: str | None) -> None:
+    """The arguments of :func:`tune` its declaration (:data:`TUNE_CONSTRAINTS`) cannot say, checked before a
+    run is recorded or a trial starts."""
+    if not isinstance(objective, str) or not objective.strip():
+        raise ValidationError(f"objective {objective!r} must name the metric trials log, e.g. validation:auc")
+    checks.text(objective, "objective")
+    check_space(space)
+    if sampler == "grid":
+        _grid(space)
+    if warm_start_from is not None:
+        tracking.get_run(checks.text(warm_start_from, "warm_start_from"))
+
+
+def check_space(space: dict[str, Any]) -> None:
+    """Each dimension is an :class:`Int`, :class:`Float` or :class:`Categorical` with a usable range.
+
+    Raises:
+        ValidationError: an empty space, an unknown kind, ``low > high``, a non-finite bound, a log range
+            that does not start above 0, or a choice list that is empty.
+    """
+    if not space:
+        raise ValidationError("the search space is empty; give at least one dimension, e.g. max_depth=int:2:8")
+    for name, dim in space.items():
+        if isinstance(dim, Categorical):
+            if not dim.choices:
+                raise ValidationError(f"search dimension {name} has no choices; e.g. booster=cat:gbtree,dart")
+            continue
+        if not isinstance(dim, Int | Float):
+            raise ValidationError(f"search dimension {name} must be Int, Float or Categorical, not {dim!r}")
+        low = checks.number(dim.low, f"the low end of {name}")
+        checks.number(dim.high, f"the high end of {name}", low=low)
+        if dim.log and low <= 0:
+            raise ValidationError(f"search dimension {name} is log-scaled, so its low end must be above 0, not {low:g}")
+        if isinstance(dim, Int):
+            checks.integer(dim.step, f"the step of {name}", low=1)
+
+
+def parse_space(specs: list[str]) -> dict[str, Any]:
+    """A search space from text: ``max_depth=int:2:8``, ``eta=float:0.01:0.3:log``, ``booster=cat:gbtree,dart``.
+
+    Raises:
+        ValidationError: a spec that is not ``NAME=KIND:...`` in one of those forms, with the forms shown.
+    """
+    space: dict[str, Any] = {}
+    for spec in specs:
+        space.update([_parse_dimension(spec)])
+    check_space(space)
+    return space
+
+
+_FORMS = "NAME=int:LOW:HIGH[:log], NAME=float:LOW:HIGH[:log] or NAME=cat:A,B"
+
+
+def _parse_dimension(spec: str) -> tuple[str, Any]:
+    name, sep, rest = spec.partition("=")
+    kind, _, bounds = rest.partition(":")
+    parts = bounds.split(":")
+    try:
+        if not sep or not name.strip():
+            raise ValueError("no NAME=")
+        if kind == "cat":
+            return name, Categorical(tuple(c for c in bounds.split(",") if c))
+        if kind in ("int", "float") and len(parts) in (2, 3) and parts[2:] in ([], ["log"]):
+            if kind == "int":
+                return name, Int(int(parts[0]), int(parts[1]), log=parts[2:] == ["log"])
+            return name, Float(float(parts[0]), float(parts[1]), log=parts[2:] == ["log"])
+    except ValueError as exc:
+        raise ValidationError(f"search dimension {spec!r} does not parse ({exc}); use {_FORMS}") from exc
+    raise ValidationError(f"search dimension {spec!r} does not parse; use {_FORMS}")
+
+
+def _sample(space: dict[str, Any]) -> dict[str, Any]:
+    """One point of the space (the low ends, the first choices), to check names and types before a trial."""
+    return {name: dim.choices[0] if isinstance(dim, Categorical) else dim.low for name, dim in space.items()}
 
 
 def _warm_start(study: Any, run_id: str) -> None:
@@ -210,7 +318,7 @@ class _Loop:
     """Ask/tell over a thread pool: each trial is a training job supervised by its own thread."""
 
     def __init__(self, study: Any, space: dict[str, Any], objective: str, direction: str, job: dict[str, Any],
-                 parent_id: str, patience: int | None) -> None:
+                 parent_id: str, patience: int | None, on_trial: Any = None) -> None:
         self.study, self.space, self.objective, self.direction = study, space, objective, direction
         self.job, self.parent_id, self.patience = job, parent_id, patience
         self.rows: list[dict[str, Any]] = []
@@ -218,6 +326,7 @@ class _Loop:
         self.best: float | None = None
         self.since_best = 0
         self.stopped_early = False
+        self.on_trial = on_trial
 
     def run(self, max_trials: int, max_parallel: int) -> None:
         pending: set[Future[None]] = set()
@@ -244,7 +353,7 @@ class _Loop:
                        hyperparameters={**self.job["hyperparameters"], **params}, experiment=self.job["experiment"],
                        parent_id=self.parent_id, name=f"trial-{trial.number}", stream=self.job["stream"],
                        metric_definitions=self.job["metric_definitions"], should_stop=reporter,
-                       tags={"trial": str(trial.number)})
+                       tags={"trial": str(trial.number)}, resources=self.job["resources"])
         value = run.metrics.get(self.objective)
         if run.status == STOPPED and run.status_reason == "Pruned":
             self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
@@ -254,9 +363,12 @@ class _Loop:
         else:
             self.study.tell(trial, value)
             self._progress(value)
+        row = {"trial": trial.number, "run_id": run.id, "status": run.status,
+               "pruned": run.status_reason == "Pruned", "value": value, **params}
         with self.lock:
-            self.rows.append({"trial": trial.number, "run_id": run.id, "status": run.status,
-                              "pruned": run.status_reason == "Pruned", "value": value, **params})
+            self.rows.append(row)
+            if self.on_trial is not None:
+                self.on_trial(dict(row))
 
     def _check_objective(self, run: Run) -> None:
         if run.status == COMPLETED and self.objective not in run.metrics:
@@ -304,7 +416,7 @@ def _finish(run_id: str, study_name: str, loop: _Loop) -> TuningResult:
                                  "study": study_name},
                         model_digest=best_run and best_run.model_digest)
     return TuningResult(
-        run_id=run_id, study_name=study_name, trials=rows, best_run_id=best and best["run_id"],
-        best_value=best and best["value"],
+        run_id=run_id, study_name=study_name, trials=rows, best_run_id=best["run_id"] if best is not None else None,
+        best_value=best["value"] if best is not None else None,
         best_params={k: v for k, v in (best or {}).items() if k in loop.space},
-        best_model_digest=best_run and best_run.model_digest, stopped_early=loop.stopped_early)
+        best_model_digest=best_run.model_digest if best_run is not None else None, stopped_early=loop.stopped_early)

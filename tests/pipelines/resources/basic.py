@@ -81,60 +81,6 @@ def failing():
     boom(make_data(n=10))
 
 
-_attempts = Path(os.environ.get("FLAKY_FILE", "/nonexistent"))
-
-
-@step(retries=2, retry_backoff=0.01)
-def flaky() -> int:
-    count = int(_attempts.read_text()) if _attempts.exists() else 0
-    _attempts.write_text(str(count + 1))
-    if count < 2:
-        raise RuntimeError(f"transient failure {count}")
-    return count
-
-
-@pipeline
-def retrying():
-    flaky()
-
-
-@step(timeout=0.5)
-def sleeper() -> int:
-    time.sleep(5)
-    return 1
-
-
-@pipeline
-def timing_out():
-    sleeper()
-
-
-@step
-def die() -> int:
-    os.kill(os.getpid(), 9)
-    return 0
-
-
-@pipeline
-def crashing():
-    die()
-    summarize(make_data(n=5))
-
-
-class Opaque:
-    pass
-
-
-@step
-def opaque() -> Opaque:
-    return Opaque()
-
-
-@pipeline
-def unstorable():
-    opaque()
-
-
 @step
 def a(n: int = 50) -> pd.DataFrame:
     _log("a")
@@ -172,18 +118,3 @@ def e(arr: np.ndarray) -> dict:
 @pipeline
 def chain(n: int = 50):
     e(d(c(b(a(n=n)))))
-
-
-@step
-def alert(summary: dict) -> str:
-    return f"auc {summary['auc']} below the bar"
-
-
-@pipeline
-def branches(threshold: float = 0.5):
-    summary = summarize(make_data(n=20))
-    good = summary["auc"] > threshold
-    with when(good):
-        publish(summary["auc"])
-    with when(~good):
-        alert(summary)

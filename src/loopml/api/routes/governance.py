@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from loopml.api._shapes import Body, Filter, Id, Limit, Name, Offset, Page, one, page, sliced
 from loopml.api.auth import Principal, authorize
-from loopml.core import audit, context, identity, tokens
+from loopml.core import governance
 
 router = APIRouter(tags=["governance"])
 Caller = Annotated[Principal, Depends(authorize)]
-Role = Literal["viewer", "data-scientist", "approver", "admin"]
+Role = Literal["viewer", "data-scientist", "approver", "admin", "invoker"]
+Anchor = Annotated[str | None, Query(max_length=100, description="SEQ:HASH kept from 'loopml audit anchor' (or "
+                                     "an earlier 'head'): the chain must still hold that event")]
 
 
 class Grant(Body):
@@ -27,38 +29,35 @@ def me(caller: Caller) -> dict[str, Any]:
     return {"user": caller.user, "roles": sorted(caller.roles), "token_id": caller.token_id}
 
 
-@router.get("/audit", response_model=Page, summary="Audit events, newest first")
+@router.get("/audit", response_model=Page, summary="Audit events, newest first (?order=oldest for the other way)")
 def audit_events(caller: Caller, resource: Filter = None, action: Filter = None, actor: Filter = None,
-                 limit: Limit = 50, offset: Offset = 0) -> Page:
-    with context.get_db().read() as conn:
-        found = audit.events(conn, resource=resource, action=action, actor=actor, limit=limit, offset=offset)
+                 order: Literal["newest", "oldest"] = "newest", limit: Limit = 50, offset: Offset = 0) -> Page:
+    found = governance.audit_log(resource=resource, action=action, actor=actor, limit=limit, offset=offset,
+                                 newest_first=order == "newest")
     return page(found, limit=limit, offset=offset)
 
 
-@router.get("/audit/verify", summary="Verify the audit hash chain (admin)")
-def audit_verify(caller: Caller) -> dict[str, Any]:
-    with context.get_db().read() as conn:
-        return one(audit.verify(conn)) | {"head": list(audit.head(conn))}
+@router.get("/audit/verify", summary="Verify the audit hash chain, optionally against a kept anchor (admin)")
+def audit_verify(caller: Caller, anchor: Anchor = None) -> dict[str, Any]:
+    result, head = governance.verify_audit(anchor=anchor)
+    return one(result) | {"head": list(head)}
 
 
 @router.get("/users", response_model=Page, summary="Users with granted roles (admin)")
 def list_users(caller: Caller, limit: Limit = 50, offset: Offset = 0) -> Page:
-    with context.get_db().read() as conn:
-        users = [{"name": u.name, "roles": sorted(u.roles)} for u in identity.list_users(conn)]
+    users = [{"name": u.name, "roles": sorted(u.roles)} for u in governance.list_users()]
     return sliced(users, limit=limit, offset=offset)
 
 
 @router.post("/users/{name}/roles", status_code=201, summary="Grant a role (admin)")
 def grant(name: Name, body: Grant, caller: Caller) -> dict[str, Any]:
-    with context.get_db().write() as conn:
-        added = identity.grant(conn, name, body.role, actor=caller.user)
+    added = governance.grant_role(name, body.role, actor=caller.user)
     return {"user": name, "role": body.role, "granted": added}
 
 
 @router.delete("/users/{name}/roles/{role}", summary="Revoke a role (admin)")
 def revoke_role(name: Name, role: Role, caller: Caller) -> dict[str, Any]:
-    with context.get_db().write() as conn:
-        removed = identity.revoke(conn, name, role, actor=caller.user)
+    removed = governance.revoke_role(name, role, actor=caller.user)
     return {"user": name, "role": role, "revoked": removed}
 
 
@@ -66,12 +65,10 @@ def revoke_role(name: Name, role: Role, caller: Caller) -> dict[str, Any]:
 def list_tokens(caller: Caller, user: Filter = None, all_users: bool = False, limit: Limit = 50,
                 offset: Offset = 0) -> Page:
     who = None if all_users else (user or caller.user)
-    with context.get_db().read() as conn:
-        found = tokens.list_tokens(conn, user=who, actor=caller.user)
+    found = governance.list_tokens(user=who, actor=caller.user)
     return sliced(found, limit=limit, offset=offset)
 
 
 @router.delete("/tokens/{token_id}", summary="Revoke a token (your own; admins any)")
 def revoke_token(token_id: Id, caller: Caller) -> dict[str, Any]:
-    with context.get_db().write() as conn:
-        return one(tokens.revoke(conn, token_id, actor=caller.user))
+    return one(governance.revoke_token(token_id, actor=caller.user))

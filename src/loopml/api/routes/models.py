@@ -8,13 +8,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from loopml import registry
 from loopml.api._shapes import Body, Limit, Name, Number, Offset, Page, one, page
 from loopml.api.auth import Principal, authorize
 from loopml.core import context
 from loopml.errors import NotFoundError
+from loopml.registry import labels
 
 router = APIRouter(tags=["models"])
 Caller = Annotated[Principal, Depends(authorize)]
@@ -22,9 +23,9 @@ Status = Literal["PendingManualApproval", "Approved", "Rejected"]
 
 
 class Decision(Body):
-    """An approval decision. Extra fields (such as ``created_by``) are ignored: the caller is the token's user."""
+    """An approval decision. Unknown fields (such as ``created_by``) are refused (422): the caller is the token's
+    user."""
 
-    model_config = ConfigDict(extra="ignore")
     note: str = Field("", max_length=2000)
 
 
@@ -139,3 +140,24 @@ def lineage(group: Name, version: Number, caller: Caller) -> dict[str, Any]:
 def trail(group: Name, version: Number, caller: Caller) -> dict[str, Any]:
     return {"items": [one(t) for t in registry.approval_trail(group, version)]}
 
+
+
+class TagValue(Body):
+    """The value of a tag."""
+
+    value: str = Field(max_length=200)
+
+
+@router.put("/models/{group}/versions/{version}/tags/{key}", summary="Set a tag of a version (not its bytes)")
+def set_tag(group: Name, version: Number, key: Name, body: TagValue, caller: Caller) -> dict[str, Any]:
+    return one(labels.set_tags(group, version, {key: body.value}, actor=caller.user))
+
+
+@router.delete("/models/{group}/versions/{version}/tags/{key}", summary="Remove a tag of a version")
+def delete_tag(group: Name, version: Number, key: Name, caller: Caller) -> dict[str, Any]:
+    return one(labels.delete_tag(group, version, key, actor=caller.user))
+
+
+@router.delete("/models/{group}/aliases/{alias}", summary="Remove an alias")
+def delete_alias(group: Name, alias: Name, caller: Caller) -> dict[str, Any]:
+    return {"group": group, "alias": alias, "previous": labels.delete_alias(group, alias, actor=caller.user)}

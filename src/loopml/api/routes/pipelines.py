@@ -17,10 +17,11 @@ Caller = Annotated[Principal, Depends(authorize)]
 Status = Literal["RUNNING", "SUCCEEDED", "FAILED", "PENDING", "CANCELLED"]
 
 
-@router.get("/executions", response_model=Page, summary="List pipeline executions, newest first")
-def list_executions(caller: Caller, name: Filter = None, status: Status | None = None, limit: Limit = 50,
-                    offset: Offset = 0) -> Page:
-    found = pipelines.list_executions(name=name, status=status, limit=limit, offset=offset)
+@router.get("/executions", response_model=Page, summary="List pipeline executions, newest first (?order=oldest)")
+def list_executions(caller: Caller, name: Filter = None, status: Status | None = None,
+                    order: Literal["newest", "oldest"] = "newest", limit: Limit = 50, offset: Offset = 0) -> Page:
+    found = pipelines.list_executions(name=name, status=status, limit=limit, offset=offset,
+                                      newest_first=order == "newest")
     return page(found, limit=limit, offset=offset)
 
 

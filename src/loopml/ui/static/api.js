@@ -1,5 +1,8 @@
 // Talking to the control plane: every call sends the bearer token; nothing is kept in cookies.
+// The token lives in this tab's sessionStorage; a tab opened from another (a link in a new tab) asks the open
+// tabs of this origin for it over a BroadcastChannel, so links open signed in, and signing out signs out all.
 const KEY = "loopml.token";
+const channel = "BroadcastChannel" in window ? new BroadcastChannel("loopml") : null;
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -11,7 +14,34 @@ export class ApiError extends Error {
 
 export function token() { return sessionStorage.getItem(KEY); }
 export function setToken(value) { sessionStorage.setItem(KEY, value); }
-export function clearToken() { sessionStorage.removeItem(KEY); }
+export function clearToken({ everywhere = false } = {}) {
+  sessionStorage.removeItem(KEY);
+  if (everywhere && channel) channel.postMessage({ type: "signed-out" });
+}
+
+if (channel) {
+  channel.onmessage = (event) => {
+    const message = event.data || {};
+    if (message.type === "token?" && token()) channel.postMessage({ type: "token", value: token() });
+    if (message.type === "signed-out" && token()) { sessionStorage.removeItem(KEY); location.reload(); }
+  };
+}
+
+// Ask the other open tabs for their token; resolves true when one answered within `wait` ms.
+export function borrowToken(wait = 400) {
+  if (!channel || token()) return Promise.resolve(Boolean(token()));
+  return new Promise((resolve) => {
+    const listen = (event) => {
+      if ((event.data || {}).type !== "token" || token()) return;
+      setToken(event.data.value);
+      done(true);
+    };
+    const done = (found) => { channel.removeEventListener("message", listen); clearTimeout(timer); resolve(found); };
+    const timer = setTimeout(() => done(false), wait);
+    channel.addEventListener("message", listen);
+    channel.postMessage({ type: "token?" });
+  });
+}
 
 export async function api(path, { method = "GET", body } = {}) {
   const headers = { Accept: "application/json" };
@@ -25,6 +55,19 @@ export async function api(path, { method = "GET", body } = {}) {
   const data = text ? JSON.parse(text) : null;
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
+}
+
+// Every item of a list route, page after page (up to `cap`); `capped` says when more were left out.
+export async function everything(path, cap = 5000) {
+  const items = [];
+  const join = path.includes("?") ? "&" : "?";
+  let offset = 0;
+  while (offset !== null && items.length < cap) {
+    const page = await api(`${path}${join}limit=500&offset=${offset}`);
+    items.push(...page.items);
+    offset = page.next_offset;
+  }
+  return { items: items.slice(0, cap), capped: offset !== null };
 }
 
 export const enc = encodeURIComponent;

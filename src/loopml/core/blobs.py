@@ -10,12 +10,24 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
+from loopml.config import get_settings
 from loopml.core import faults
+
+
+@dataclass(frozen=True)
+class BlobStat:
+    """A stored blob's size and last modification (seconds since the epoch; None when the store has none)."""
+
+    size: int
+    modified: float | None
 
 
 class BlobStore(Protocol):
@@ -38,8 +50,15 @@ class BlobStore(Protocol):
     def list(self, prefix: str) -> Iterator[tuple[str, int]]:
         """Yield ``(key, size)`` for every blob under ``prefix``."""
 
-    def size(self, key: str) -> int:
-        """Size in bytes of ``key``."""
+    def stat(self, key: str) -> BlobStat:
+        """Size and modification time of ``key``, read now (not from a cache); FileNotFoundError when absent."""
+
+    def touch(self, key: str) -> None:
+        """Set ``key``'s modification time to now without changing its bytes (FileNotFoundError when absent).
+
+        A writer whose bytes are already stored calls it, so garbage collection's grace period, measured
+        from this time, protects the blob until the writer's record commits.
+        """
 
 
 def _fsync_dir(path: Path) -> None:
@@ -97,13 +116,15 @@ class LocalBlobStore:
             if path.is_file():
                 yield path.relative_to(self.root).as_posix(), path.stat().st_size
 
-    def size(self, key: str) -> int:
-        return (self.root / key).stat().st_size
+    def stat(self, key: str) -> BlobStat:
+        info = (self.root / key).stat()
+        return BlobStat(info.st_size, info.st_mtime)
+
+    def touch(self, key: str) -> None:
+        os.utime(self.root / key)
 
     def clean_temp(self, older_than: float = 0.0) -> int:
         """Remove abandoned temp files (left by a crash); returns how many were removed."""
-        import time
-
         removed = 0
         for path in self.tmp.glob("*.part"):
             with contextlib.suppress(FileNotFoundError):
@@ -149,8 +170,40 @@ class FsspecBlobStore:
         for path, info in sorted(found.items()):
             yield path[len(self.base) + 1 :], int(info.get("size") or 0)
 
-    def size(self, key: str) -> int:
-        return int(self.fs.size(self._path(key)))
+    def stat(self, key: str) -> BlobStat:
+        path = self._path(key)
+        self.fs.invalidate_cache(path)
+        info = self.fs.info(path)
+        return BlobStat(int(info.get("size") or 0), _modified(info))
+
+    def touch(self, key: str) -> None:
+        path = self._path(key)
+        if not self.fs.exists(path):
+            raise FileNotFoundError(path)
+        try:  # S3: copying an object onto itself with new metadata renews its LastModified
+            self.fs.setxattr(path, loopml_touched=str(time.time()))
+        except (AttributeError, NotImplementedError):
+            self.fs.touch(path, truncate=False)
+        self.fs.invalidate_cache(path)
+
+
+def _modified(info: dict[str, Any]) -> float | None:
+    for name in ("LastModified", "mtime", "modified", "updated", "created"):
+        value = info.get(name)
+        if isinstance(value, datetime):
+            return value.timestamp()
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str) and value:
+            with contextlib.suppress(ValueError):
+                return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    return None
+
+
+def storage_options(url: str) -> dict[str, Any]:
+    """fsspec options for ``url``: the S3 endpoint from ``LOOPML_S3_ENDPOINT`` / ``AWS_ENDPOINT_URL``."""
+    endpoint = get_settings().s3_endpoint
+    return {"client_kwargs": {"endpoint_url": endpoint}} if url.startswith("s3://") and endpoint else {}
 
 
 def open_blob_store(url: str) -> BlobStore:
@@ -159,8 +212,4 @@ def open_blob_store(url: str) -> BlobStore:
         return LocalBlobStore(url)
     if url.startswith("file://"):
         return LocalBlobStore(url[len("file://") :])
-    options: dict[str, object] = {}
-    endpoint = os.environ.get("LOOPML_S3_ENDPOINT") or os.environ.get("AWS_ENDPOINT_URL")
-    if url.startswith("s3://") and endpoint:
-        options["client_kwargs"] = {"endpoint_url": endpoint}
-    return FsspecBlobStore(url, **options)
+    return FsspecBlobStore(url, **storage_options(url))
