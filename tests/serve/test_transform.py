@@ -46,6 +46,22 @@ def test_mixed_valid_and_invalid_rows_reconcile(served, tmp_path: Path) -> None:
     assert failures["pointer"].str.endswith("/a").all()
 
 
+def test_a_corrected_csv_in_the_same_output_folder_is_read_afresh(served, tmp_path: Path) -> None:  # noqa: ANN001
+    """Fixing bad rows in the CSV and running the same command again predicts the corrected rows; it does
+    not resume from the rows the first run converted."""
+    served()
+    frame = _input(tmp_path / "in.csv", 100, invalid=10)
+    first = transform("churn@approved", tmp_path / "in.csv", tmp_path / "out", shard_rows=50, join=["id"])
+    assert (first.rows, first.failures) == (90, 10)
+    frame["a"] = 0.25
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    again = transform("churn@approved", tmp_path / "in.csv", tmp_path / "out", shard_rows=50, join=["id"])
+    parts, _ = _outputs(tmp_path / "out")
+    assert (again.rows, again.failures, again.resumed_shards) == (100, 0, 0)
+    assert sorted(parts["_row"]) == list(range(100))
+    assert len(list((tmp_path / "out" / "_work").glob("input*.parquet"))) == 1
+
+
 def test_unapproved_model_is_refused(served, tmp_path: Path) -> None:  # noqa: ANN001
     served(approve=False)
     _input(tmp_path / "in.csv", 10)

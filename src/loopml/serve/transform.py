@@ -80,8 +80,10 @@ def _prepare(source: str | Path, work: Path, shard_rows: int) -> tuple[Path, lis
     """The Parquet file shards are read from, and the first row id of each of its row groups (one shard each).
 
     A Parquet input whose row groups are at most ``4 * shard_rows`` rows is read where it is (row ids are
-    positions, offsets from its metadata); anything else is rewritten once as ``work/input.parquet`` with a
-    row-id column and one row group per shard (offsets None: the ids are in the file).
+    positions, offsets from its metadata); anything else is rewritten as ``work/input-<digest>-<rows>.parquet``
+    with a row-id column and one row group per shard (offsets None: the ids are in the file). The rewrite is
+    named by the source file's digest and the shard size, so a corrected CSV given to the same output folder
+    is read afresh (and names a new job) instead of resuming from the old rows; older rewrites are removed.
     """
     path = Path(source)
     if path.suffix == ".parquet" and path.is_file():
@@ -92,7 +94,10 @@ def _prepare(source: str | Path, work: Path, shard_rows: int) -> tuple[Path, lis
         sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
         if ROW_ID not in meta.schema.names and sizes and max(sizes) <= 4 * shard_rows:
             return path, [sum(sizes[:i]) for i in range(len(sizes))]
-    target = work / "input.parquet"
+    target = work / f"input-{file_digest(path).removeprefix('sha256:')[:24]}-{shard_rows}.parquet"
+    for stale in work.glob("input*.parquet"):
+        if stale != target:
+            stale.unlink(missing_ok=True)
     if not target.exists():
         table = _read_input(source)
         if ROW_ID not in table.column_names:
