@@ -172,6 +172,11 @@ def _template(tmp_path_factory) -> Path:  # noqa: ANN001
         if not (root / "world.json").exists():
             with _home_env(root / "loopml-home"):
                 ids = build(root / "loopml-home")
+                from loopml.core import context
+
+                # close this process's connections now: SQLite folds and deletes its -wal and -shm files
+                # when the last one closes, which must not happen while a worker copies the home
+                context.reset()
             (root / "world.json").write_text(json.dumps(ids))
     return root
 
