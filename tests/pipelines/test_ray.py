@@ -175,6 +175,19 @@ def test_an_unreachable_cluster_is_one_line_and_exit_2(home: Path, monkeypatch: 
     assert out.stderr.count("\n") == 1 and "cannot reach the Ray cluster at ray://127.0.0.1:" in out.stderr
 
 
+def test_a_failed_client_session_names_the_server_side_cause() -> None:
+    """Ray Client sends the head's traceback after its first line; the error keeps the cause, in one line."""
+    from loopml.core.cluster import _translate
+
+    exc = ConnectionAbortedError("Initialization failure from server:\nTraceback (most recent call last):\n"
+                                 "  File \"proxier.py\", line 771, in Datapath\n"
+                                 "RuntimeError: Starting Ray client server failed. See ray_client_server_23000.err")
+    message = str(_translate("ray://10.0.0.5:10001", exc))
+    assert "\n" not in message
+    assert message == ("cannot connect to the Ray cluster at ray://10.0.0.5:10001: Initialization failure from "
+                       "server: (RuntimeError: Starting Ray client server failed. See ray_client_server_23000.err)")
+
+
 def test_a_bad_cluster_setting_and_a_bad_executor_name_are_clear(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOOPML_CLUSTER", "http://somewhere:8265")
     reset_settings()

@@ -14,6 +14,7 @@ import os
 import re
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,7 +121,29 @@ def _translate(target: str, exc: Exception) -> ClusterError:
         return ClusterError(f"the Ray versions of this client ({ray.__version__}, Python "
                             f"{'.'.join(map(str, __import__('sys').version_info[:3]))}) and of the cluster at {target} "
                             f"differ ({first}); install the cluster's Ray version here")
-    return ClusterError(f"cannot connect to the Ray cluster at {target}: {text.splitlines()[0][:300] if text else exc!r}")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    reason = lines[0][:300] if lines else repr(exc)
+    if len(lines) > 1:  # a server-side traceback: its last line names the cause
+        reason += f" ({lines[-1][:300]})"
+    return ClusterError(f"cannot connect to the Ray cluster at {target}: {reason}")
+
+
+#: Ray Client attempts per connection: the head starts a server process for each client session, which can
+#: fail on a busy head ("Initialization failure from server") and succeed a moment later.
+CLIENT_ATTEMPTS = 3
+
+
+def _init(ray: Any, target: str) -> None:
+    for attempt in range(1, CLIENT_ATTEMPTS + 1):
+        try:
+            ray.init(address=target, namespace=NAMESPACE, logging_level="WARNING", log_to_driver=False,
+                     configure_logging=False)
+            return
+        except ConnectionAbortedError:
+            if not target.startswith("ray://") or attempt == CLIENT_ATTEMPTS:
+                raise
+            ray.shutdown()  # forget the half-made client session before the next attempt
+            time.sleep(attempt)
 
 
 def keep_loopback() -> None:
@@ -160,8 +183,7 @@ def connect() -> Any:
         try:
             if ray.is_initialized():
                 ray.shutdown()
-            ray.init(address=target, namespace=NAMESPACE, logging_level="WARNING", log_to_driver=False,
-                     configure_logging=False)
+            _init(ray, target)
         except (ConnectionError, TimeoutError, RuntimeError, ValueError) as exc:
             raise _translate(target, exc) from exc
         _connected.update(address=target, pid=os.getpid())
