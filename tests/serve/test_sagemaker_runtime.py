@@ -87,6 +87,9 @@ def test_invoke_endpoint_signed_with_an_issued_key(served: Any, api_url: str) ->
     assert "/0/a" in response["OriginalMessage"]
     code, status, _ = error_of(lambda: client.invoke_endpoint(EndpointName="ghost", Body=ROW))
     assert (code, status) == ("ValidationError", 400)
+    code, status, response = error_of(lambda: client.invoke_endpoint(
+        EndpointName="churn", Body=ROW, ContentType="application/json", CustomAttributes="x" * 1025))
+    assert (code, status) == ("ValidationError", 400) and "at most 1024" in response["Error"]["Message"]
 
     # the capture carries the caller's InferenceId and CustomAttributes
     serve.flush_capture("churn")

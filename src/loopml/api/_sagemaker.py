@@ -164,6 +164,10 @@ class SageMakerRuntime:
         return self._client
 
     async def _invoke(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
+        from loopml.serve.async_queue import check_header
+
+        check_header("Accept", _header(scope, b"accept"))
+        check_header("CustomAttributes", _header(scope, b"x-amzn-sagemaker-custom-attributes"), ascii_only=True)
         url = await anyio.to_thread.run_sync(_router_url, name)
         body = await _read(receive, MAX_BODY)
         headers = [(_FORWARD[k], v) for k, v in scope.get("headers", ()) if k in _FORWARD]

@@ -33,7 +33,7 @@ from loopml.serve._async_request import (
 )
 
 __all__ = ["COMPLETED", "EXPIRED", "FAILED", "IN_PROGRESS", "PENDING", "QUEUES", "TERMINAL", "AsyncQueue",
-           "AsyncRequest", "MAX_TTL", "attempt_failed", "backlog", "claim", "complete", "get", "list_requests",
+           "AsyncRequest", "MAX_TTL", "attempt_failed", "backlog", "check_header", "claim", "complete", "get", "list_requests",
            "open_queue", "parse_ttl", "recover", "result", "submit"]
 
 MAX_TTL = 21600.0  # SageMaker's limit for X-Amzn-SageMaker-RequestTTLSeconds (6 hours)
@@ -126,15 +126,16 @@ def submit(endpoint: str, body: bytes, *, content_type: str = "application/json"
         ValidationError: ``accept`` or ``custom_attributes`` over SageMaker's 1,024 characters, or
             ``custom_attributes`` not ASCII.
     """
-    _check_header("Accept", accept)
-    _check_header("CustomAttributes", custom_attributes, ascii_only=True)
+    check_header("Accept", accept)
+    check_header("CustomAttributes", custom_attributes, ascii_only=True)
     return open_queue().submit(endpoint, body, content_type=content_type, idempotency_key=idempotency_key,
                                ttl=ttl, max_attempts=max_attempts, accept=accept or None,
                                custom_attributes=custom_attributes or None)
 
 
-def _check_header(name: str, value: str | None, *, ascii_only: bool = False) -> None:
-    """SageMaker's limits for ``Accept`` and ``CustomAttributes``: at most 1,024 characters (ASCII for the latter)."""
+def check_header(name: str, value: str | None, *, ascii_only: bool = False) -> None:
+    """SageMaker's limits for ``Accept`` and ``CustomAttributes``: at most 1,024 characters (ASCII for the latter);
+    the same on synchronous and asynchronous calls."""
     if value is None:
         return
     if len(value) > MAX_HEADER:
