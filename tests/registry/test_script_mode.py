@@ -51,6 +51,9 @@ def test_a_script_mode_job_registers_deploys_and_answers_csv_and_json(trained) -
         default = serve.invoke("churn-sm", b"2.0,6\n40.0,0\n", content_type="text/csv")  # no Accept: JSON
         answer = serve.invoke("churn-sm", json.dumps({"instances": [[2.0, 6], [40.0, 0]]}).encode())
         bad = serve.invoke("churn-sm", b"<xml/>", content_type="application/xml")
+        told = httpx.post(url, content=b"2.0,6\n40.0,0\n", headers={
+            "content-type": "text/csv", "x-amzn-sagemaker-custom-attributes": "threshold=0.0",
+            "x-amzn-sagemaker-inference-id": "order-9"})
     finally:
         serve.delete("churn-sm")
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
@@ -60,6 +63,37 @@ def test_a_script_mode_job_registers_deploys_and_answers_csv_and_json(trained) -
     assert [p["label"] for p in answer.json()["predictions"]] == [1, 0] == [
         p["label"] for p in default.json()["predictions"]]
     assert bad.status_code == 500 and bad.json()["error"] == "model_error"
+    # CustomAttributes and InferenceId reach the handlers that take the context argument
+    assert told.status_code == 200, told.text
+    assert [p["label"] for p in told.json()["predictions"]] == [1, 1] and told.json()["inference_id"] == "order-9"
+
+
+def test_handlers_that_take_a_context_read_the_request_as_either_container_offers_it(tmp_path: Path) -> None:
+    """TensorFlow Serving's attribute names and TorchServe's get_request_header, on every handler."""
+    import joblib
+    from sklearn.linear_model import LinearRegression
+
+    (tmp_path / "m").mkdir()
+    joblib.dump(LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0]), tmp_path / "m" / "m.joblib")
+    (tmp_path / "inference.py").write_text(
+        "import json, os, joblib\n"
+        "def model_fn(model_dir):\n    return joblib.load(os.path.join(model_dir, 'm.joblib'))\n"
+        "def input_fn(body, content_type, context):\n"
+        "    return [[float(x)] for x in body.split()], context.custom_attributes\n"
+        "def predict_fn(data, model, context):\n"
+        "    rows, attributes = data\n"
+        "    return [round(float(v), 6) for v in model.predict(rows)], attributes, context.get_request_header(0, 'X-Amzn-SageMaker-Inference-Id')\n"
+        "def output_fn(prediction, accept, context):\n"
+        "    values, attributes, inference_id = prediction\n"
+        "    return json.dumps({'values': values, 'attributes': attributes, 'id': inference_id,\n"
+        "                       'accept': context.accept_header, 'type': context.request_content_type})\n")
+    models.save_script(tmp_path / "m", tmp_path / "saved", entry_point=tmp_path / "inference.py")
+    script = models.load(tmp_path / "saved", trust=True).model
+    body, _ = script.invoke(b"0\n1", "text/csv", None, custom_attributes="scale=2", inference_id="r-1")
+    assert json.loads(body) == {"values": [0.0, 1.0], "attributes": "scale=2", "id": "r-1",
+                                "accept": "application/json", "type": "text/csv"}
+    body, _ = script.invoke(b"1", "text/csv", "application/json")  # no attributes: None, as SageMaker gives
+    assert json.loads(body)["attributes"] is None and json.loads(body)["id"] is None
 
 
 def test_register_refuses_a_script_that_breaks_the_contract_or_needs_missing_packages(roles: Path,

@@ -4,7 +4,9 @@ The entry point defines the handlers SageMaker's scikit-learn and XGBoost contai
 ``model_fn(model_dir)`` (required), ``input_fn(request_body, request_content_type)``,
 ``predict_fn(input_data, model)``, ``output_fn(prediction, accept)`` — or ``transform_fn(model, request_body,
 request_content_type, accept)`` instead of the last three. Any handler may take one more argument, the
-context (``None`` here). Missing handlers get the container's defaults (see :data:`CONTAINERS`). A body
+request's :class:`RequestContext` (``None`` for ``model_fn``, which runs before any request): the caller's
+``CustomAttributes`` and ``InferenceId`` reach the script there. Missing handlers get the container's
+defaults (see :data:`CONTAINERS`). A body
 of ``application/json`` or ``text/csv`` is decoded to ``str`` first, and an absent or ``*/*`` Accept
 becomes the model's default (``application/json``), as the SageMaker inference toolkit does.
 
@@ -23,6 +25,7 @@ import json
 import platform
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +44,29 @@ CONTAINERS = ("sklearn", "xgboost")
 HANDLERS = {"model_fn": 1, "input_fn": 2, "predict_fn": 2, "output_fn": 2, "transform_fn": 4}
 JSON, CSV, NPY = "application/json", "text/csv", "application/x-npy"
 _UTF8 = (JSON, CSV)
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What a request carries besides its body, for handlers that take one more argument.
+
+    The attribute names are those of SageMaker's TensorFlow Serving container (``context.custom_attributes``,
+    ``context.request_content_type``, ``context.accept_header``); :meth:`get_request_header` answers as a
+    TorchServe context does (``context.get_request_header(0, "X-Amzn-SageMaker-Custom-Attributes")``), so a
+    script written for either container reads them unchanged.
+    """
+
+    request_content_type: str
+    accept_header: str
+    custom_attributes: str | None = None
+    inference_id: str | None = None
+
+    def get_request_header(self, idx: int, key: str) -> str | None:
+        """The request header ``key`` (any case) of request ``idx`` of the batch (always one request here)."""
+        headers = {"content-type": self.request_content_type, "accept": self.accept_header,
+                   "x-amzn-sagemaker-custom-attributes": self.custom_attributes,
+                   "x-amzn-sagemaker-inference-id": self.inference_id}
+        return headers.get(key.lower()) if idx == 0 else None
 
 
 class UnsupportedContent(ValidationError):
@@ -210,11 +236,12 @@ def load(data: bytes, info: ModelInfo, *, trust: bool, files: dict[str, bytes]) 
 
 
 def _adapt(fn: Any, arity: int) -> Any:
-    """Call ``fn`` with its arguments, plus the context (None) when it takes one more."""
+    """``fn`` as a callable of its arguments and the request context, which it gets only if it takes one
+    more argument than SageMaker's contract names."""
     import inspect as pyinspect
 
     takes = len(pyinspect.signature(fn).parameters)
-    return (lambda *args: fn(*args, None)) if takes == arity + 1 else fn
+    return fn if takes == arity + 1 else (lambda *args: fn(*args[:-1]))
 
 
 class ScriptModel:
@@ -225,20 +252,24 @@ class ScriptModel:
                  columns: list[str] | None) -> None:
         self.container, self.default_accept, self.columns = container, default_accept, columns
         found = {h: _adapt(getattr(module, h), HANDLERS[h]) for h in HANDLERS if callable(getattr(module, h, None))}
-        self.model = found["model_fn"](str(model_dir))
+        self.model = found["model_fn"](str(model_dir), None)
         self.transform_fn = found.get("transform_fn")
         self.input_fn = found.get("input_fn", self._default_input)
         self.predict_fn = found.get("predict_fn", self._default_predict)
         self.output_fn = found.get("output_fn", _default_output)
 
-    def invoke(self, body: bytes, content_type: str, accept: str | None) -> tuple[bytes, str]:
-        """One request, as SageMaker's model server handles it: returns (response body, its content type)."""
+    def invoke(self, body: bytes, content_type: str, accept: str | None, *, custom_attributes: str | None = None,
+               inference_id: str | None = None) -> tuple[bytes, str]:
+        """One request, as SageMaker's model server handles it: returns (response body, its content type).
+        ``custom_attributes`` and ``inference_id`` reach handlers that take the context argument."""
         accept = self.default_accept if not accept or accept.strip() == "*/*" else accept
+        ctx = RequestContext(content_type, accept, custom_attributes, inference_id)
         payload: Any = body.decode("utf-8") if _media(content_type) in _UTF8 else body
         if self.transform_fn is not None:
-            result = self.transform_fn(self.model, payload, content_type, accept)
+            result = self.transform_fn(self.model, payload, content_type, accept, ctx)
         else:
-            result = self.output_fn(self.predict_fn(self.input_fn(payload, content_type), self.model), accept)
+            data = self.input_fn(payload, content_type, ctx)
+            result = self.output_fn(self.predict_fn(data, self.model, ctx), accept, ctx)
         out, out_type = result if isinstance(result, tuple) else (result, accept)
         return (out.encode() if isinstance(out, str) else bytes(out)), str(out_type)
 
@@ -248,10 +279,11 @@ class ScriptModel:
         text = frame.to_csv(header=False, index=False)
         if self.transform_fn is not None:
             return np.asarray(json.loads(self.invoke(text.encode(), CSV, JSON)[0]))
-        return np.asarray(self.predict_fn(self.input_fn(text, CSV), self.model))
+        ctx = RequestContext(CSV, JSON)
+        return np.asarray(self.predict_fn(self.input_fn(text, CSV, ctx), self.model, ctx))
 
     # The containers' defaults (sagemaker-scikit-learn-container, sagemaker-xgboost-container).
-    def _default_input(self, data: Any, content_type: str) -> Any:
+    def _default_input(self, data: Any, content_type: str, context: RequestContext | None = None) -> Any:
         media = _media(content_type)
         if self.container == "xgboost":
             return _xgb_input(data, media)
@@ -264,7 +296,7 @@ class ScriptModel:
         raise UnsupportedContent(f"content type {content_type!r} is not decoded by the default input_fn; send "
                                  f"{JSON}, {CSV} or {NPY}, or define input_fn in the script", content_type=media)
 
-    def _default_predict(self, data: Any, model: Any) -> Any:
+    def _default_predict(self, data: Any, model: Any, context: RequestContext | None = None) -> Any:
         if self.container == "xgboost":
             return model.predict(data, validate_features=False)
         return model.predict(data)
@@ -289,7 +321,7 @@ def _xgb_input(data: Any, media: str) -> Any:
                              f"{CSV} or text/libsvm, or define input_fn in the script", content_type=media)
 
 
-def _default_output(prediction: Any, accept: str) -> bytes:
+def _default_output(prediction: Any, accept: str, context: RequestContext | None = None) -> bytes:
     media = _media(accept)
     if media == JSON:
         return json.dumps(prediction, default=lambda a: a.tolist() if hasattr(a, "tolist") else str(a)).encode()

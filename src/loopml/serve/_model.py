@@ -55,7 +55,8 @@ def load_folder(folder: str | Path, *, name: str, digest: str = "", version: str
         output: ``predict`` or ``predict_proba``.
         trust: the registry recorded that someone vouched for this version's code (``version.runs_code``).
             A SageMaker script-mode model then answers ``/invocations`` through its own handlers
-            (``extra["invoke"]``: body, content type, Accept -> body, content type).
+            (``extra["invoke"]``: body, content type, Accept, and the keywords ``custom_attributes`` and
+            ``inference_id`` -> body, content type).
     """
     from loopml import models
 

@@ -194,9 +194,11 @@ class ModelServer:
             body = await read_body(scope, receive, limit=self.config.max_body)
             content_type = header(scope, b"content-type") or "application/json"
             accept = header(scope, b"accept")
-            proba = not v2 and _outputs.wants_probabilities(header(scope, b"x-amzn-sagemaker-custom-attributes"),
-                                                            accept)
-            model, out_type, out, model_seconds = await self._run(target, body, content_type, accept, v2, proba)
+            attributes = header(scope, b"x-amzn-sagemaker-custom-attributes")
+            inference_id = header(scope, b"x-amzn-sagemaker-inference-id")
+            proba = not v2 and _outputs.wants_probabilities(attributes, accept)
+            model, out_type, out, model_seconds = await self._run(target, body, content_type, accept, v2, proba,
+                                                                  (attributes, inference_id))
         except LoopmlError as exc:
             await self._fail(send_fn, exc, model_name=target)
             return
@@ -208,13 +210,13 @@ class ModelServer:
         if self.capture is not None and self.capture.sampled():
             self.capture.offer(capture_record(
                 event_id, request=body, request_type=content_type, response=out, response_type=out_type,
-                at=datetime.now(UTC), inference_id=header(scope, b"x-amzn-sagemaker-inference-id"),
-                custom_attributes=header(scope, b"x-amzn-sagemaker-custom-attributes")))
+                at=datetime.now(UTC), inference_id=inference_id, custom_attributes=attributes))
         await send(send_fn, 200, out, content_type=out_type, headers=headers)
         self.metrics.overhead_latency.observe(max(0.0, time.perf_counter() - started - model_seconds))
 
     async def _run(self, target: str | None, body: bytes, content_type: str, accept: str | None,
-                   v2: bool, proba: bool = False) -> tuple[ServedModel, str, bytes, float]:
+                   v2: bool, proba: bool = False, meta: tuple[str | None, str | None] = (None, None)
+                   ) -> tuple[ServedModel, str, bytes, float]:
         """Find (or lazily load) the model, decode, validate, predict and encode in a worker thread: the
         event loop only moves bytes, so health checks stay fast whatever a request holds.
 
@@ -227,7 +229,8 @@ class ModelServer:
         if (self._pooled == 0 and len(body) <= _INLINE_BODY and self._recent is not None
                 and self._recent[0] < self.config.inline_cpu_ms / 1000
                 and self._recent[1] < self.config.inline_wall_ms / 1000 and isinstance(self.source, SingleModel)):
-            return self._remember(len(body), *self._timed_handle(target, body, content_type, accept, v2, proba))
+            return self._remember(len(body), *self._timed_handle(target, body, content_type, accept, v2, proba,
+                                                                 meta))
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.config.max_concurrency)
         async with self._slots:
@@ -237,7 +240,7 @@ class ModelServer:
             self._pooled += 1
             try:
                 answer, cpu, wall = await loop.run_in_executor(self._pool, self._timed_handle, target, body,
-                                                               content_type, accept, v2, proba)
+                                                               content_type, accept, v2, proba, meta)
             finally:
                 self._pooled -= 1
             return self._remember(len(body), answer, cpu, wall)
@@ -259,10 +262,12 @@ class ModelServer:
         return answer
 
     def _handle(self, target: str | None, body: bytes, content_type: str, accept: str | None,
-                v2: bool, proba: bool = False) -> tuple[ServedModel, str, bytes, float]:
+                v2: bool, proba: bool = False, meta: tuple[str | None, str | None] = (None, None)
+                ) -> tuple[ServedModel, str, bytes, float]:
+        """``meta``: the request's CustomAttributes and InferenceId, for a script's context argument."""
         model = self.source.get(target)
         if "invoke" in model.extra and not v2:  # a SageMaker script-mode model decodes its own requests
-            return (model, *_timed_invoke(model, body, content_type, accept))
+            return (model, *_timed_invoke(model, body, content_type, accept, meta))
         if v2:
             return self._infer_v2(model, body)
         frame = self._frame(body, content_type, model, v2=v2, block=not proba)
@@ -320,11 +325,12 @@ class ModelServer:
         await send_error(send_fn, exc, error_id=error_id)
 
 
-def _timed_invoke(model: ServedModel, body: bytes, content_type: str, accept: str | None
-                  ) -> tuple[str, bytes, float]:
+def _timed_invoke(model: ServedModel, body: bytes, content_type: str, accept: str | None,
+                  meta: tuple[str | None, str | None]) -> tuple[str, bytes, float]:
     start = time.perf_counter()
     try:
-        out, out_type = model.extra["invoke"](body, content_type, accept)
+        out, out_type = model.extra["invoke"](body, content_type, accept, custom_attributes=meta[0],
+                                              inference_id=meta[1])
     except LoopmlError:
         raise
     except Exception as exc:  # noqa: BLE001 - any handler failure becomes a 500 with an error id

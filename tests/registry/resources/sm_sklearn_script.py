@@ -28,14 +28,20 @@ def input_fn(request_body, request_content_type):
     raise ValueError(f"unsupported content type {request_content_type}")
 
 
-def predict_fn(input_data, model):
-    return np.column_stack([model.predict(input_data), model.predict_proba(input_data)[:, 1]])
+def predict_fn(input_data, model, context):
+    """The caller may set the decision threshold: CustomAttributes "threshold=0.2" (read as TorchServe does)."""
+    attributes = dict(kv.split("=", 1) for kv in (context.get_request_header(0, "X-Amzn-SageMaker-Custom-Attributes")
+                                                  or "").split(";") if "=" in kv)
+    scores = model.predict_proba(input_data)[:, 1]
+    labels = model.predict(input_data) if "threshold" not in attributes else scores >= float(attributes["threshold"])
+    return np.column_stack([labels, scores])
 
 
-def output_fn(prediction, accept):
+def output_fn(prediction, accept, context):
     if accept == "text/csv":
         return "\n".join(f"{int(label)},{p:.6f}" for label, p in prediction), "text/csv"
-    return json.dumps({"predictions": [{"label": int(label), "score": round(float(p), 6)} for label, p in prediction]})
+    doc = {"predictions": [{"label": int(label), "score": round(float(p), 6)} for label, p in prediction]}
+    return json.dumps({**doc, "inference_id": context.inference_id} if context.inference_id else doc)
 
 
 if __name__ == "__main__":
