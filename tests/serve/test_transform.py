@@ -60,6 +60,12 @@ def test_a_corrected_csv_in_the_same_output_folder_is_read_afresh(served, tmp_pa
     assert (again.rows, again.failures, again.resumed_shards) == (100, 0, 0)
     assert sorted(parts["_row"]) == list(range(100))
     assert len(list((tmp_path / "out" / "_work").glob("input*.parquet"))) == 1
+    # a shorter input (fewer shards) and another format leave no part of the earlier jobs behind
+    frame.head(30).to_csv(tmp_path / "in.csv", index=False)
+    shorter = transform("churn@approved", tmp_path / "in.csv", tmp_path / "out", shard_rows=50, fmt="csv")
+    assert (shorter.rows, shorter.shards) == (30, 1)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_file()) == [
+        "failures-00000.jsonl", "part-00000.csv"]
 
 
 def test_unapproved_model_is_refused(served, tmp_path: Path) -> None:  # noqa: ANN001

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,6 +228,22 @@ def _clear_shard(out: Path, shard: int, fmt: str) -> None:
         (out / name).unlink(missing_ok=True)
 
 
+_PART = re.compile(r"^(?:part-(\d{5,})\.(parquet|csv)|failures-(\d{5,})\.jsonl)$")
+
+
+def _remove_other_parts(out: Path, shards: int, fmt: str) -> None:
+    """Remove output files no shard of this job writes: those of an earlier job in the same folder that had
+    more shards (a shorter corrected input, a larger ``shard_rows``) or wrote another format. Otherwise
+    ``part-*`` would mix that job's rows into this job's output."""
+    for path in out.iterdir():
+        found = _PART.match(path.name)
+        if found is None:
+            continue
+        shard = int(found[1] or found[3])
+        if shard >= shards or (found[2] is not None and found[2] != fmt):
+            path.unlink(missing_ok=True)
+
+
 def _check_columns(path: Path, version: Any, join: list[str] | None) -> None:
     """Every signature and join column must be in the input, before any worker reads a shard."""
     from loopml.serve._signature import parse_signature
@@ -341,6 +358,7 @@ def transform(model: str, source: str | Path, output: str | Path, *, workers: in
                   **({"probabilities": True} if probabilities else {})}
         job_id, done = _job(version, file_digest(path), out, params, actor)
         done = {s for s in done if (out / f"part-{s:05d}.{fmt}").exists()}
+        _remove_other_parts(out, shards, fmt)
         todo = [s for s in range(shards) if s not in done]
         for s in todo:
             _clear_shard(out, s, fmt)
