@@ -46,4 +46,4 @@ def _gc(home: Path, **env: str) -> str:
 
 def test_the_cli_is_quiet_by_default_and_logs_key_events_at_info(home: Path) -> None:
     assert "gc.deleted" not in _gc(home)
-    assert "INFO loopml.core gc.deleted blobs=0 grace_seconds=3600.0" in _gc(home, LOOPML_LOG_LEVEL="INFO")
+    assert "INFO loopml.core gc.deleted blobs=0 grace_seconds=3600.0 forgotten=0" in _gc(home, LOOPML_LOG_LEVEL="INFO")

@@ -107,3 +107,20 @@ def test_a_transform_run_again_on_the_same_input_does_not_hash_it_again(
 def _write(path: Path) -> Path:
     path.write_bytes(os.urandom(64 * 1024))
     return path
+
+
+def test_gc_forgets_the_digests_of_deleted_and_changed_files_and_keeps_the_rest(home: Path, tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from loopml.core import context, integrity
+    from loopml.serve._tables import file_digests
+
+    kept, deleted, changed = (_write(tmp_path / f"{name}.bin") for name in ("kept", "deleted", "changed"))
+    for path in (kept, deleted, changed):
+        file_digest(path)
+    deleted.unlink()
+    changed.write_bytes(b"other bytes")
+    integrity.gc(context.get_db(), context.get_artifacts(), grace_seconds=0)
+    with context.get_db().read() as conn:
+        left = conn.execute(sa.select(file_digests.c.path)).scalars().all()
+    assert left == [str(kept.resolve())]

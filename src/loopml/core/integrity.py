@@ -28,7 +28,7 @@ from loopml.core._tables import artifacts
 from loopml.core.artifacts import ArtifactRef, ArtifactStore
 from loopml.core.blobs import LocalBlobStore
 from loopml.core.db import Database
-from loopml.core.references import collect
+from loopml.core.references import collect, forget_stale
 from loopml.core.rows import insert_ignore
 from loopml.errors import ConflictError, IntegrityError, StaleEpoch
 
@@ -128,7 +128,8 @@ def gc(db: Database, store: ArtifactStore, *, grace_seconds: float = 3600.0) -> 
         if reach.unreadable:
             raise IntegrityError(_unreadable_message(reach.unreadable))
         deleted = _delete_unreached(db, store, reach, lease, grace_seconds)
-        logs.log_event(_log, "gc.deleted", blobs=len(deleted), grace_seconds=grace_seconds)
+        forgotten = sum(forget_stale(db).values())
+        logs.log_event(_log, "gc.deleted", blobs=len(deleted), grace_seconds=grace_seconds, forgotten=forgotten)
     finally:
         with db.write() as conn:
             leases.release(conn, lease)

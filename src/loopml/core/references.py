@@ -81,6 +81,22 @@ NO_REFERENCES: dict[str, str] = {
 }
 
 
+#: table -> a function ``(db) -> rows removed`` that forgets rows describing files outside the store which no
+#: longer exist as recorded; ``gc`` calls each (lazily imported, as :data:`PROVIDERS`).
+FORGETTERS: dict[str, str] = {
+    "serve_file_digests": "loopml.serve._digests:forget_stale",
+}
+
+
+def forget_stale(db: Any) -> dict[str, int]:
+    """Run every :data:`FORGETTERS` entry; returns the rows each removed."""
+    removed: dict[str, int] = {}
+    for table, target in sorted(FORGETTERS.items()):
+        module, _, name = target.partition(":")
+        removed[table] = getattr(importlib.import_module(module), name)(db)
+    return removed
+
+
 @dataclass(frozen=True)
 class Reference:
     """A record naming a blob of the artifact store.
@@ -184,6 +200,6 @@ def recorded_artifacts(conn: Connection) -> Iterator[Reference]:
 
 
 __all__ = [
-    "BYTES", "FOLDER", "JSON", "NO_REFERENCES", "PROVIDERS", "UNKNOWN", "FileReference", "Reference",
-    "collect", "mentions", "named",
+    "BYTES", "FOLDER", "FORGETTERS", "JSON", "NO_REFERENCES", "PROVIDERS", "UNKNOWN", "FileReference", "Reference",
+    "collect", "forget_stale", "mentions", "named",
 ]

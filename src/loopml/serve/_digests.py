@@ -19,6 +19,7 @@ import hashlib
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -74,3 +75,27 @@ def _record(key: str, path: Path, stat: _Stat, digest: str, hashed_at_ns: int) -
         conn.execute(file_digests.insert().values(path_key=key, path=str(path), file_id=file_id, size=size,
                                                   mtime_ns=mtime_ns, ctime_ns=ctime_ns, digest=digest,
                                                   hashed_at_ns=hashed_at_ns))
+
+
+def forget_stale(db: Any) -> int:
+    """Remove the recorded digests of files that are gone or changed since (``loopml gc`` calls it): they
+    would never be trusted again. Files are checked outside any transaction, and a row recorded again
+    meanwhile is kept; returns the rows removed."""
+    c = file_digests.c
+    with db.read() as conn:
+        rows = conn.execute(sa.select(c.path_key, c.hashed_at_ns, c.path, c.file_id, c.size, c.mtime_ns,
+                                      c.ctime_ns)).all()
+    stale = [(row.path_key, row.hashed_at_ns) for row in rows if _current_stat(Path(row.path)) != tuple(row)[3:]]
+    if stale:
+        with db.write() as conn:
+            for key, hashed_at in stale:
+                conn.execute(file_digests.delete().where(c.path_key == key, c.hashed_at_ns == hashed_at))
+    return len(stale)
+
+
+def _current_stat(path: Path) -> _Stat | None:
+    try:
+        return _stat(path)
+    except OSError:
+        return None
+
