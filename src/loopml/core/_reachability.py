@@ -7,17 +7,16 @@ manifest cannot be read is *unreadable*: the files it names are unknown, so ``gc
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import deque
 from dataclasses import dataclass, field
 
 from loopml.core.artifacts import ArtifactStore
+from loopml.core.hashing import sha256_stream
 from loopml.core.references import BYTES, FOLDER, JSON, UNKNOWN, FileReference, Found, Reference, mentions
 from loopml.errors import ArtifactCorrupted, LoopmlError, NotFoundError, ValidationError
 
 _MANIFEST_HEAD = b'{"files":['
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -122,11 +121,9 @@ def _file_problem(ref: FileReference, *, deep: bool) -> str | None:
         with fsspec.open(ref.url, "rb", **storage_options(ref.url)) as fh:
             if not deep or ref.sha256 is None:
                 return None
-            hasher = hashlib.sha256()
-            while chunk := fh.read(_CHUNK):
-                hasher.update(chunk)
+            actual = sha256_stream(fh)
     except (FileNotFoundError, IsADirectoryError):
         return "missing"
     except OSError as exc:
         return f"unreadable ({os.strerror(exc.errno) if exc.errno else type(exc).__name__})"
-    return None if f"sha256:{hasher.hexdigest()}" == ref.sha256 else "corrupted"
+    return None if actual == ref.sha256 else "corrupted"

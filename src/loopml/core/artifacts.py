@@ -25,6 +25,7 @@ from typing import Any
 
 from loopml.core import faults
 from loopml.core.blobs import BlobStore, LocalBlobStore, open_blob_store
+from loopml.core.hashing import sha256_stream
 from loopml.errors import ArtifactCorrupted, IntegrityError, NotFoundError, StorageFull, ValidationError
 
 _CHUNK = 1 << 20
@@ -266,11 +267,8 @@ class ArtifactStore:
     def verify(self, digest: str | ArtifactRef) -> bool:
         """True when the stored bytes still hash to the digest (streams; for fsck)."""
         hexdigest = parse_digest(digest)
-        hasher = hashlib.sha256()
         with self._open(hexdigest) as fh:
-            while chunk := fh.read(_CHUNK):
-                hasher.update(chunk)
-        return hasher.hexdigest() == hexdigest
+            return sha256_stream(fh) == f"sha256:{hexdigest}"
 
     def read_unverified(self, digest: str | ArtifactRef, *, limit: int | None = None) -> bytes:
         """Up to ``limit`` bytes of the stored blob, *not* checked against the digest (for fsck and gc,

@@ -7,7 +7,6 @@ registration writes an audit event in the same transaction as the catalog row.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +18,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from loopml.core import audit, checks, clock, context, ids, names
+from loopml.core.hashing import sha256_file
 from loopml.data import _io
 from loopml.data._tables import dataset_versions as _t
 from loopml.data.schema import ColumnSchema, infer_schema
@@ -237,15 +237,7 @@ def _materialize(
     file_source = cast(str | Path, source)
     frame, fmt = _io.read_source(file_source, fmt)
     path = Path(file_source).resolve()
-    return _io.to_arrow(frame), fmt, str(path), {"source": {"path": str(path), "sha256": _file_sha(path)}}
-
-
-def _file_sha(path: Path) -> str:
-    hasher = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            hasher.update(chunk)
-    return f"sha256:{hasher.hexdigest()}"
+    return _io.to_arrow(frame), fmt, str(path), {"source": {"path": str(path), "sha256": sha256_file(path)}}
 
 
 def _find_by_hash(name: str, digest: str) -> DatasetVersion | None:

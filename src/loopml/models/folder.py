@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from loopml.core.hashing import sha256_file
 from loopml.errors import ArtifactCorrupted, ConflictError, UnsafeModelError, ValidationError
 from loopml.models import _flavors
 from loopml.models.loaded import LoadedModel, wrap
@@ -150,7 +151,7 @@ def _write_payload(model: Any, module: Any, staging: Path, *, name: str, sig: Si
     if input_example is not None and hasattr(input_example, "head"):
         text = input_example.head(5).to_json(orient="split", date_format="iso", index=False)
         (staging / EXAMPLE_FILE).write_text(text, encoding="utf-8")
-    files = {p.name: sha256(p.read_bytes()) for p in sorted(staging.iterdir())}
+    files = {p.name: sha256_file(p) for p in sorted(staging.iterdir())}
     options = dict(saved.options)
     if name == "sklearn":
         options["untrusted_types"] = module.untrusted_types((staging / saved.model_file).read_bytes())

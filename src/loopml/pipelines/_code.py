@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from loopml.core.hashing import sha256_file
 from loopml.errors import NotFoundError, ValidationError
 
 
@@ -83,7 +84,7 @@ def _file_hashes(root: Path, names: list[str]) -> dict[str, str]:
         elif file.stat().st_size > _MAX_HASHED_BYTES:
             found[name] = "too-large"
         else:
-            found[name] = "sha256:" + hashlib.sha256(file.read_bytes()).hexdigest()
+            found[name] = sha256_file(file)
     return found
 
 

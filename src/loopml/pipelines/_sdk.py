@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import inspect
 import operator
 import os
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any, overload
 
 from loopml.core import names
+from loopml.core.hashing import PREFIX, sha256_path
 from loopml.errors import ValidationError
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
@@ -159,14 +159,7 @@ def _path_digest(path: Path) -> str | None:
     """sha256 over a file's bytes, or over a folder's relative paths and file bytes; None if missing."""
     if not path.exists():
         return None
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    digest = hashlib.sha256()
-    for file in files:
-        digest.update(file.relative_to(path).as_posix().encode() if file != path else b"")
-        with open(file, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
+    return sha256_path(path).removeprefix(PREFIX)  # recorded as bare hex
 
 
 @dataclass

@@ -16,6 +16,7 @@ from typing import Any
 from loopml import pipelines
 from loopml.core import audit, bus, clock, context, identity, logs, names
 from loopml.core.artifacts import parse_digest
+from loopml.core.hashing import sha256_file
 from loopml.core.integrity import record_artifact, recorded_media_type
 from loopml.errors import (
     ArtifactCorrupted,
@@ -174,13 +175,10 @@ def register_run(run_id: str, group: str, *, entry_point: str | Path | None = No
 
 
 def _job_script(run: Any) -> Path:
-    import hashlib
-
     spec = run.spec or {}
     script = Path(spec.get("source_dir") or "", spec.get("script") or "")
     recorded = (run.code or {}).get("script_sha256")
-    if not spec.get("script") or not script.is_file() or recorded != "sha256:" + hashlib.sha256(
-            script.read_bytes()).hexdigest():
+    if not spec.get("script") or not script.is_file() or recorded != sha256_file(script):
         raise ValidationError(f"run {run.id}'s training script {str(script)!r} is gone or changed since it ran; pass "
                               "entry_point= (the inference script to serve the model with)", run_id=run.id)
     return script

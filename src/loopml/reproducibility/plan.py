@@ -7,7 +7,6 @@ longer resolves, code files whose bytes changed since, packages whose version di
 
 from __future__ import annotations
 
-import hashlib
 import re
 import subprocess
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 from loopml import pipelines, registry, train
 from loopml.core import context
 from loopml.core.environment import environment_info
+from loopml.core.hashing import sha256_file, sha256_path
 from loopml.errors import ValidationError
 
 #: loopml identifiers (``run_01J…``), which differ from one execution to the next by design.
@@ -111,7 +111,7 @@ def _input_checks(plan: dict[str, Any]) -> list[dict[str, Any]]:
         entry = {"input": f"channel {name}", "sha256": info.get("sha256"), "source": info.get("name") or info.get("path")}
         if info.get("type") == "file":
             path = Path(info["path"])
-            now = path_sha(path) if path.exists() else None
+            now = sha256_path(path) if path.exists() else None
             entry.update(status="ok" if now == info["sha256"] else "missing" if now is None else "changed", now=now)
         else:
             entry.update(status="ok" if store.exists(info["sha256"]) else "missing")
@@ -122,16 +122,6 @@ def _input_checks(plan: dict[str, Any]) -> list[dict[str, Any]]:
             found.append({"input": f"dataset {data.get('name')} v{data.get('version')}", "sha256": sha,
                           "source": data.get("name"), "status": "ok" if store.exists(sha) else "missing"})
     return found
-
-
-def path_sha(path: Path) -> str:
-    """The sha256 training records for a file or folder channel (relative paths and bytes, in order)."""
-    digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files:
-        digest.update(file.relative_to(path).as_posix().encode() if path.is_dir() else b"")
-        digest.update(file.read_bytes())
-    return "sha256:" + digest.hexdigest()
 
 
 def _code_checks(plan: dict[str, Any]) -> list[dict[str, Any]]:
@@ -194,4 +184,4 @@ def _git_root(source: Path | None) -> Path | None:
 def _file_sha(path: Path) -> str | None:
     if not path.is_file():
         return None
-    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    return sha256_file(path)

@@ -24,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from loopml.core import context
+from loopml.core.hashing import sha256_file
 from loopml.serve._tables import file_digests
 
 RACY_SECONDS = 2.0
@@ -49,11 +50,7 @@ def file_digest(path: Path) -> str:
 
 def hash_file(path: Path) -> str:
     """``sha256:<hex>`` of the file's bytes, read now."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return "sha256:" + digest.hexdigest()
+    return sha256_file(path)
 
 
 def _stat(path: Path) -> _Stat:

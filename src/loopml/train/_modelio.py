@@ -6,10 +6,11 @@ plus ``loopml-model.json`` naming the flavor and each file's sha256 — never a 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
+
+from loopml.core.hashing import sha256_file
 
 MANIFEST = "loopml-model.json"
 
@@ -31,7 +32,7 @@ def save_model(model: Any, folder: Path, *, input_example: Any = None) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     flavor, name = _native(model, folder)
     columns = list(getattr(input_example, "columns", []))
-    files = {p.name: "sha256:" + hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+    files = {p.name: sha256_file(p) for p in folder.iterdir()}
     manifest = {"format": "loopml-model/1", "flavor": flavor, "model_file": name, "files": files,
                 "signature": {"inputs": [{"name": str(c)} for c in columns]}}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -12,6 +11,7 @@ from typing import Any
 
 from loopml import pipelines
 from loopml.core import context
+from loopml.core.hashing import sha256_file, sha256_path
 from loopml.errors import NotFoundError, ValidationError
 
 
@@ -82,7 +82,7 @@ def resolve_channel(name: str, source: Any) -> dict[str, Any]:
     text = str(source)
     path = Path(text)
     if path.exists():
-        return {"type": "file", "path": str(path.resolve()), "sha256": _path_sha(path)}
+        return {"type": "file", "path": str(path.resolve()), "sha256": sha256_path(path)}
     return _dataset_channel(name, text)
 
 
@@ -127,17 +127,6 @@ def channel_columns(info: dict[str, Any]) -> list[str] | None:
     except Exception:  # noqa: BLE001  (an unreadable file is reported by the job that reads it)
         return None
     return None
-
-
-def _path_sha(path: Path) -> str:
-    digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files:
-        digest.update(file.relative_to(path).as_posix().encode() if path.is_dir() else b"")
-        with open(file, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    return "sha256:" + digest.hexdigest()
 
 
 def materialize_channel(layout: Layout, name: str, info: dict[str, Any]) -> Path:
@@ -210,7 +199,7 @@ def code_info(script: Path | None, algorithm: str | None, *, origin: Path | None
     info: dict[str, Any] = dict(pipelines.git_info(origin if origin is not None else Path.cwd()))
     if script is not None:
         info["script"] = script.name
-        info["script_sha256"] = "sha256:" + hashlib.sha256(script.read_bytes()).hexdigest()
+        info["script_sha256"] = sha256_file(script)
     if algorithm is not None:
         import loopml
 
