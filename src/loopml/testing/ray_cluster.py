@@ -99,7 +99,11 @@ class LocalRayCluster:
         env.update(RAY_USAGE_STATS_ENABLED="0", RAY_DISABLE_DOCKER_CPU_WARNING="1", PYTHONUNBUFFERED="1",
                    RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="1",
                    # a Ray Client session starts a server process; give it time on a busy machine
-                   RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S="180")
+                   RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S="180",
+                   # the GCS declares a node dead after 5 failed health checks; a raylet starved of CPU (hogs at
+                   # 2x the cores) answered none within Ray's 10 s and a live node was lost. A killed raylet
+                   # still fails each check at once (connection refused), so lost-node tests are not slowed.
+                   RAY_health_check_timeout_ms="60000")
         return env
 
     def _common(self, cpus: int) -> list[str]:
