@@ -10,15 +10,25 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import content_type_conformance, not_a_server_error, status_code_conformance
+from schemathesis import DataGenerationMethod
+from schemathesis.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    not_a_server_error,
+    status_code_conformance,
+)
 
 from loopml.serve import ModelServer, from_estimator
 from tests.serve.conftest import SIGNATURE, fitted
 
 app = ModelServer(from_estimator(fitted()[0], SIGNATURE, name="churn"))
-replica_schema = schemathesis.from_asgi("/openapi.json", app)
+BOTH = [DataGenerationMethod.positive, DataGenerationMethod.negative]
+replica_schema = schemathesis.from_asgi("/openapi.json", app, data_generation_methods=BOTH)
 router_schema = schemathesis.from_pytest_fixture("live_router_schema")
 CHECKS = (not_a_server_error, status_code_conformance, content_type_conformance)
+#: the cases are drawn from both sides of its document: valid requests, and requests it forbids
+#: (a wrong type, a missing field), which must be refused with a 4xx in the error shape, never a 500 or a 2xx
+BOTH_CHECKS = (*CHECKS, negative_data_rejection)
 
 
 def _check_error_shape(response: Any) -> None:
@@ -31,14 +41,14 @@ def _check_error_shape(response: Any) -> None:
 @replica_schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_replica_answers_every_generated_request_without_a_500(case) -> None:  # noqa: ANN001
-    response = case.call_and_validate(checks=CHECKS)
+    response = case.call_and_validate(checks=BOTH_CHECKS)
     response.json()
     _check_error_shape(response)
 
 
 @pytest.fixture(scope="module")
 def live_router_schema(live: Any) -> Any:
-    return schemathesis.from_uri(live[1] + "/openapi.json")
+    return schemathesis.from_uri(live[1] + "/openapi.json", data_generation_methods=BOTH)
 
 
 @pytest.mark.timeout(900)  # a busy machine (CPU hogs at 2x the cores) stretches it several times
@@ -46,6 +56,6 @@ def live_router_schema(live: Any) -> Any:
 @router_schema.parametrize()
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 def test_router_answers_every_generated_request_without_a_500(case) -> None:  # noqa: ANN001
-    response = case.call_and_validate(checks=CHECKS, timeout=60)
+    response = case.call_and_validate(checks=BOTH_CHECKS, timeout=60)
     response.json()
     _check_error_shape(response)

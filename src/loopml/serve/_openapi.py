@@ -21,8 +21,12 @@ _V2_BODY = {"required": True, "content": {"application/json": {"schema": {
                        "datatype": {"type": "string"}, "data": {"type": "array"}}}}}}}}}
 
 
+#: 400 on every route: a path holding a control character is refused before routing (the router, the error shape)
+_MALFORMED = {"400": _ERROR}
+
+
 def _get(summary: str) -> dict[str, Any]:
-    return {"get": {"summary": summary, "responses": {**_OK, "404": _ERROR, "503": _ERROR}}}
+    return {"get": {"summary": summary, "responses": {**_OK, **_MALFORMED, "404": _ERROR, "503": _ERROR}}}
 
 
 def openapi(models: list[str]) -> dict[str, Any]:
@@ -36,7 +40,7 @@ def openapi(models: list[str]) -> dict[str, Any]:
             "/v2/health/live": _get("OIP v2 liveness"),
             "/v2/health/ready": _get("OIP v2 readiness"),
             "/v2/models/{name}": {"get": {"summary": "OIP v2 model metadata", "parameters": [name],
-                                          "responses": {**_OK, "404": _ERROR}}},
+                                          "responses": {**_OK, **_MALFORMED, "404": _ERROR}}},
             "/invocations": {"post": {"summary": "SageMaker invocation: JSON records/columns/instances or CSV",
                                       "requestBody": _INVOKE_BODY, "responses": {**_OK, **_ERRORS}}},
             "/v2/models/{name}/infer": {"post": {"summary": "OIP v2 inference", "parameters": [name],
@@ -68,8 +72,8 @@ def async_paths() -> dict[str, Any]:
                                         "responses": {**accepted, **{c: _ERROR for c in ("400", "413", "422", "503")}}}},
         "/async-invocations/{inference_id}": {"get": {"summary": "status of a queued inference",
                                                       "parameters": [_INFERENCE_ID],
-                                                      "responses": {**_OK, "404": _ERROR}}},
+                                                      "responses": {**_OK, **_MALFORMED, "404": _ERROR}}},
         "/async-invocations/{inference_id}/result": {"get": {"summary": "output of a completed inference",
                                                              "parameters": [_INFERENCE_ID],
-                                                             "responses": {**_OK, "404": _ERROR}}},
+                                                             "responses": {**_OK, **_MALFORMED, "404": _ERROR}}},
     }
