@@ -58,6 +58,8 @@ class RayNode:
             return None
         for child in children:
             try:
+                if child.status() == psutil.STATUS_ZOMBIE:
+                    continue  # killed, not yet reaped by ``ray start``
                 if child.name() == "raylet" or "raylet" in " ".join(child.cmdline()[:1]):
                     return int(child.pid)
             except psutil.Error:
@@ -162,23 +164,53 @@ class LocalRayCluster:
                     raise
         raise AssertionError("unreachable")
 
-    def replace_lost_nodes(self) -> list[RayNode]:
-        """Start a new worker node for every worker whose ``ray start`` process has ended (a lost node)."""
-        lost = [n for n in self.nodes if n.name != "head" and n.proc.poll() is not None]
+    def replace_lost_nodes(self, timeout: float = 600) -> list[RayNode]:
+        """Start a new worker node for every worker that lost its raylet (killed, or its ``ray start`` ended).
+
+        The lost node's remaining processes are ended, and the replacement starts only once the GCS has
+        marked the lost node dead: until then Ray may still place work there (a lost shard can be retried
+        elsewhere sooner than the GCS notices), and the next test's actor would die with the node."""
+        lost = [n for n in self.nodes if n.name != "head" and (n.proc.poll() is not None or n.raylet_pid() is None)]
+        if not lost:
+            return []
+        self._end(lost)
+        self._wait_marked_dead({n.port for n in lost}, timeout)
         for node in lost:
             self.nodes.remove(node)
-        return [self.add_worker(node.resources) for node in lost]
+        return [self.add_worker(node.resources, timeout=timeout) for node in lost]
 
-    def node_names(self) -> dict[str, str]:
-        """Ray node id -> this cluster's name for it (``head``, ``worker-1``, ...), lost nodes included."""
+    def _wait_marked_dead(self, ports: set[int], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while (alive := self._alive_ports()) & ports:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the GCS still lists the lost nodes {sorted(alive & ports)} as alive "
+                                   f"after {timeout:g} s")
+            time.sleep(1)
+
+    def _alive_ports(self) -> set[int]:
+        """The node-manager ports of the nodes the GCS lists as alive."""
+        return set(self._ask("[n['NodeManagerPort'] for n in ray.nodes() if n['Alive']]"))
+
+    def _ask(self, expression: str, timeout: float = 300) -> Any:
+        """The JSON value of ``expression`` evaluated by a short-lived driver of this cluster (``ray`` imported)."""
         import json
 
         code = ("import json, ray; from loopml.core.cluster import keep_loopback; keep_loopback(); "
                 f"ray.init(address={self.gcs_address!r}, logging_level='ERROR', log_to_driver=False); "
-                "print(json.dumps({n['NodeID']: n['NodeManagerPort'] for n in ray.nodes()}))")
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                f"print('ANSWER=' + json.dumps({expression}))")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
                              env=self._env())
-        ports = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else {}
+        found = [line for line in out.stdout.splitlines() if line.startswith("ANSWER=")]  # Ray prints too
+        if out.returncode != 0 or not found:
+            raise RuntimeError(f"could not ask the cluster {expression!r}: {out.stderr[-1500:]}")
+        return json.loads(found[-1].removeprefix("ANSWER="))
+
+    def node_names(self) -> dict[str, str]:
+        """Ray node id -> this cluster's name for it (``head``, ``worker-1``, ...), lost nodes included."""
+        try:
+            ports = self._ask("{n['NodeID']: n['NodeManagerPort'] for n in ray.nodes()}", timeout=120)
+        except RuntimeError:
+            ports = {}  # names are for people; a cluster that does not answer leaves the ids as they are
         by_port = {n.port: n.name for n in self.nodes}
         return {node_id: by_port.get(port, f"node:{port}") for node_id, port in ports.items()}
 
